@@ -1,0 +1,126 @@
+/*
+ * bi_query.c — the query builtins: argument checking and the call into the
+ * runtime; the numbers come from runtime/ (boundary.c, ...).
+ */
+#include <string.h>
+
+#include "../runtime/boundary.h"
+#include "../runtime/law.h"
+#include "../runtime/model.h"
+#include "bi.h"
+
+/* A router argument may also be a model (its router is meant). */
+static const Router *router_arg(Call *c, int i)
+{
+  Value v = c->arg[i];
+  return v.kind == V_MODEL ? ((const Model *)v.u.p)->router : v.u.p;
+}
+
+/* order = j, or k = k (for top-k gates; a model's topk gate gives it by
+ * default), or the top-two margin. */
+static int margin_spec(Call *c, const Router *r, MarginSpec *ms)
+{
+  int io = builtin_param(c->b, "order"), ik = builtin_param(c->b, "k");
+  ms->hi = 1;
+  ms->lo = 2;
+  if (io >= 0 && ik >= 0 && arg_given(c, io) && arg_given(c, ik))
+    return call_error(c, ik, "give either order or k, not both");
+  long j;
+  if (io >= 0 && arg_given(c, io)) {
+    if (arg_int(c, io, 1, 1, r->K - 1, &j))
+      return 1;
+    ms->lo = (int)j + 1;
+    return 0;
+  }
+  if (ik >= 0 && arg_given(c, ik)) {
+    if (arg_int(c, ik, 1, 1, r->K - 1, &j))
+      return 1;
+    ms->hi = (int)j;
+    ms->lo = (int)j + 1;
+    return 0;
+  }
+  if (c->arg[0].kind == V_MODEL) {
+    const Gate *g = ((const Model *)c->arg[0].u.p)->gate;
+    if (g->kind == GATE_TOPK && g->k < r->K) {
+      ms->hi = g->k;
+      ms->lo = g->k + 1;
+    }
+  }
+  return 0;
+}
+
+static int check_law_dim(Call *c, const Router *r, int ilaw)
+{
+  const Law *l = c->arg[ilaw].u.p;
+  if (l->dim != r->dim)
+    return call_error(c, ilaw, "the router takes inputs of dimension %d but this law has "
+                      "dimension %d", r->dim, l->dim);
+  return 0;
+}
+
+int bi_margin(Call *c, Value *out)
+{
+  const Router *r = router_arg(c, 0);
+  MarginSpec ms;
+  const double *pts;
+  size_t n, d;
+  if (margin_spec(c, r, &ms) || arg_mat(c, 1, &pts, &n, &d))
+    return 1;
+  if ((int)d != r->dim)
+    return call_error(c, 1, "the point%s %s %zu coordinates but the router takes %d",
+                      n == 1 ? "" : "s", n == 1 ? "has" : "have", d, r->dim);
+  Result *res;
+  if (query_margin(&c->I->rt, r, pts, n, ms, &res))
+    return call_rt_error(c, -1);
+  return call_result(c, res, out);
+}
+
+/* Runs a runtime query that may be interrupted: a partial result is kept
+ * (and marked), any other failure is an error at the call. */
+static int finish(Call *c, RtStatus st, Result *res, Value *out)
+{
+  if (st && st != RT_EINTR)
+    return call_rt_error(c, -1);
+  rt_clear(&c->I->rt);
+  return call_result(c, res, out);
+}
+
+int bi_boundary_mass(Call *c, Value *out)
+{
+  const Router *r = router_arg(c, 0);
+  MarginSpec ms;
+  QueryArgs q;
+  const double *w;
+  size_t nw;
+  if (check_law_dim(c, r, 1) || margin_spec(c, r, &ms) || arg_query(c, &q) ||
+      arg_vec(c, 2, &w, &nw))
+    return 1;
+  Result *res = NULL;
+  RtStatus st = query_boundary_mass(&c->I->rt, r, c->arg[1].u.p, w, (int)nw, ms, &q.o, &res);
+  return finish(c, st, res, out);
+}
+
+int bi_boundary_density(Call *c, Value *out)
+{
+  const Router *r = router_arg(c, 0);
+  MarginSpec ms;
+  QueryArgs q;
+  if (check_law_dim(c, r, 1) || margin_spec(c, r, &ms) || arg_query(c, &q))
+    return 1;
+  Result *res = NULL;
+  RtStatus st = query_boundary_density(&c->I->rt, r, c->arg[1].u.p, ms, &q.o, &res);
+  return finish(c, st, res, out);
+}
+
+static int later(Call *c, const char *what)
+{
+  return call_error(c, -1, "%s() is not available yet in this build", what);
+}
+
+int bi_gate(Call *c, Value *out) { (void)out; return later(c, "gate"); }
+int bi_interface_integral(Call *c, Value *out) { (void)out; return later(c, "interface_integral"); }
+int bi_layer(Call *c, Value *out) { (void)out; return later(c, "layer"); }
+int bi_risk(Call *c, Value *out) { (void)out; return later(c, "risk"); }
+int bi_kappa(Call *c, Value *out) { (void)out; return later(c, "kappa"); }
+int bi_hessian(Call *c, Value *out) { (void)out; return later(c, "hessian"); }
+int bi_alignment(Call *c, Value *out) { (void)out; return later(c, "alignment"); }

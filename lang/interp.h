@@ -1,0 +1,102 @@
+/*
+ * interp.h — the interpreter state and the statement executor.
+ *
+ * One Interp is one moe_State: its runtime context (allocator, threads),
+ * its global names, its settings, the sources and programs it has read
+ * (kept alive because functions and messages point into them), and where
+ * its output and diagnostics go.  Separate states share nothing.
+ *
+ * Running a source is parse → check → execute.  The front end reports every
+ * error it finds; execution stops at the first runtime error, which is
+ * reported like a syntax error (file, line, column, caret).
+ */
+#ifndef MOE_INTERP_H
+#define MOE_INTERP_H
+
+#include <stdint.h>
+
+#include "../runtime/boundary.h"
+#include "ast.h"
+#include "diag.h"
+#include "value.h"
+
+typedef enum OutFormat { FMT_TEXT, FMT_JSON, FMT_CSV } OutFormat;
+
+typedef void (*WriteFn)(void *ud, const char *s, size_t n);
+
+/* A name bound in a scope. */
+typedef struct Binding {
+  char *name;
+  Value v;
+  Pos pos;               /* where it was defined (pos.src NULL: builtin setup) */
+} Binding;
+
+typedef struct Scope {
+  Binding *v;
+  int n, cap;
+  int *index;            /* open-addressing hash of binding numbers (globals only) */
+  int index_cap;
+  struct Scope *parent;  /* enclosing local scope (NULL: the globals are next) */
+} Scope;
+
+typedef struct Settings {
+  uint64_t seed;
+  uint64_t samples;
+  int threads;
+  double confidence;
+  Method method;
+} Settings;
+
+/* Which settings the command line fixed: `set` in a script leaves them. */
+enum { LOCK_SEED = 1, LOCK_SAMPLES = 2, LOCK_THREADS = 4, LOCK_METHOD = 8 };
+
+typedef struct Interp {
+  Rt rt;
+  DiagList diags;
+  Source *sources;
+  Program **progs;
+  int nprogs, progs_cap;
+  Scope globals;
+  Scope *locals;         /* innermost local scope during a call or loop body */
+  Settings set;
+  unsigned locked;
+  OutFormat format;
+  WriteFn out;           /* reports and print */
+  void *out_ud;
+  WriteFn err;           /* rendered diagnostics */
+  void *err_ud;
+  int quiet;
+  int no_ffi;
+  int depth;             /* fn call depth */
+  const Stmt *decl;      /* the declaration being evaluated (names objects in messages) */
+  volatile int interrupt;
+  int repl;              /* names may be redefined */
+} Interp;
+
+/* Sets up a state with the default allocator and settings; output to the
+ * given writers.  Returns nonzero on out-of-memory. */
+int interp_init(Interp *I, WriteFn out, void *out_ud, WriteFn err, void *err_ud);
+void interp_free(Interp *I);
+
+/* Runs a source (takes ownership of it).  check_only stops after the
+ * checker; dump_ast writes the tree instead of running.  Returns 0 on
+ * success, 1 if the script had errors (already reported through I->err),
+ * 2 for an incomplete input when `incomplete` is non-NULL (then nothing is
+ * reported and the source is released). */
+int interp_run(Interp *I, Source *src, int check_only, int dump_ast, int *incomplete);
+
+/* Writes text to the state's output. */
+void interp_print(Interp *I, const char *s, size_t n);
+
+/* Reports the diagnostics collected so far and clears them. */
+void interp_flush_diags(Interp *I);
+
+/* Binds name to v in the innermost scope (consumes v). */
+int scope_bind(Interp *I, Scope *s, const char *name, Value v, Pos pos);
+Binding *scope_find(Scope *s, const char *name);
+void scope_free(Interp *I, Scope *s);
+
+/* Looks a name up through the local scopes and the globals. */
+Binding *interp_lookup(Interp *I, const char *name);
+
+#endif

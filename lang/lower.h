@@ -1,0 +1,15 @@
+/*
+ * lower.h — lowering per-sample bodies (`expert f(x) = ...`, `router q(x) =
+ * [...]`, `target y(x) = ...`, `schedule A(t) = ... with steps = N`) to the
+ * block VM of runtime/vm.h, with constants folded and dimensions inferred.
+ */
+#ifndef MOE_LOWER_H
+#define MOE_LOWER_H
+
+#include "interp.h"
+
+/* Builds the object a declaration with a parameter describes; *out gets a
+ * new reference.  0 on success, 1 after reporting an error. */
+int lower_decl(Interp *I, const Stmt *s, Value *out);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * main.c — the moe program: command line, files, -e, stdin, and the REPL
+ * when stdin is a terminal.
+ *
+ * Exit status: 0 success, 1 an error in the script, 2 bad usage, 3 an input
+ * file that cannot be read, 130 interrupted by Ctrl-C.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "interp.h"
+#include "repl.h"
+
+static Interp *the_interp;
+
+static void on_sigint(int sig)
+{
+  (void)sig;
+  if (the_interp)
+    the_interp->interrupt = 1;
+}
+
+static void write_file(void *ud, const char *s, size_t n)
+{
+  fwrite(s, 1, n, (FILE *)ud);
+  fflush((FILE *)ud);
+}
+
+static void usage(FILE *f)
+{
+  fputs("usage: moe [options] [FILE...]\n"
+        "       moe -e 'statements'\n"
+        "       moe                      (a REPL on a terminal; a script from stdin otherwise)\n"
+        "\n"
+        "options:\n"
+        "  -e, --eval TEXT     run TEXT as a script\n"
+        "      --check         parse and check only; report every error\n"
+        "      --dump-ast      print the syntax tree instead of running\n"
+        "  -f, --format FMT    text (default), json (one object per report per line) or csv\n"
+        "      --samples N     Monte Carlo samples (overrides 'set samples')\n"
+        "      --seed S        random seed (overrides 'set seed')\n"
+        "  -j, --threads N     worker threads (results do not depend on N)\n"
+        "      --no-ffi        refuse every 'extern' (run scripts from others safely)\n"
+        "  -q, --quiet         no progress output\n"
+        "  -V, --version       print the version\n"
+        "  -h, --help          this help\n"
+        "\n"
+        "exit status: 0 success, 1 error in the script, 2 bad usage, 3 unreadable input,\n"
+        "130 interrupted\n",
+        f);
+}
+
+typedef struct Options {
+  const char *eval;
+  int check, dump_ast;
+} Options;
+
+static int parse_number(const char *opt, const char *s, double lo, double hi, double *out)
+{
+  char *end;
+  double x = strtod(s, &end);
+  if (*s == '\0' || *end != '\0' || x != (double)(long long)x || x < lo || x > hi) {
+    fprintf(stderr, "moe: %s needs a whole number from %.0f to %.0f, not '%s'\n", opt, lo,
+            hi, s);
+    return 2;
+  }
+  *out = x;
+  return 0;
+}
+
+/* Applies one option; returns -1 to go on, or an exit status. */
+static int apply_option(Interp *I, Options *o, int c, const char *arg)
+{
+  double x;
+  switch (c) {
+  case 'e': o->eval = arg; return -1;
+  case 'C': o->check = 1; return -1;
+  case 'A': o->dump_ast = 1; return -1;
+  case 'q': I->quiet = 1; return -1;
+  case 'F': I->no_ffi = 1; return -1;
+  case 'f':
+    if (strcmp(arg, "text") == 0) I->format = FMT_TEXT;
+    else if (strcmp(arg, "json") == 0) I->format = FMT_JSON;
+    else if (strcmp(arg, "csv") == 0) I->format = FMT_CSV;
+    else {
+      fprintf(stderr, "moe: --format must be text, json or csv, not '%s'\n", arg);
+      return 2;
+    }
+    return -1;
+  case 'n':
+    if (parse_number("--samples", arg, 1, 4e18, &x)) return 2;
+    I->set.samples = (uint64_t)x;
+    I->locked |= LOCK_SAMPLES;
+    return -1;
+  case 's':
+    if (parse_number("--seed", arg, 0, 9007199254740991.0, &x)) return 2;
+    I->set.seed = (uint64_t)x;
+    I->locked |= LOCK_SEED;
+    return -1;
+  case 'j':
+    if (parse_number("--threads", arg, 1, 256, &x)) return 2;
+    I->set.threads = (int)x;
+    I->locked |= LOCK_THREADS;
+    return -1;
+  case 'V': printf("moe %s\n", PACKAGE_VERSION); return 0;
+  case 'h': usage(stdout); return 0;
+  default: usage(stderr); return 2;
+  }
+}
+
+static int run_file(Interp *I, const char *path, const Options *o)
+{
+  Source *src;
+  RtStatus st = strcmp(path, "-") == 0 ? source_read(&I->rt, "/dev/stdin", &src)
+                                        : source_read(&I->rt, path, &src);
+  if (st) {
+    fprintf(stderr, "moe: %s\n", I->rt.msg);
+    rt_clear(&I->rt);
+    return 3;
+  }
+  if (strcmp(path, "-") == 0) {
+    char *name = rt_strdup(&I->rt, "<stdin>");
+    if (name) {
+      rt_free(&I->rt, src->name);
+      src->name = name;
+    }
+  }
+  return interp_run(I, src, o->check, o->dump_ast, NULL);
+}
+
+static int run_text(Interp *I, const char *name, const char *text, const Options *o)
+{
+  Source *src = source_new(&I->rt, name, text, strlen(text));
+  if (!src) {
+    fprintf(stderr, "moe: out of memory\n");
+    return 1;
+  }
+  return interp_run(I, src, o->check, o->dump_ast, NULL);
+}
+
+static int run(Interp *I, int argc, char **argv)
+{
+  static const struct option longs[] = {
+      {"eval", required_argument, 0, 'e'}, {"check", no_argument, 0, 'C'},
+      {"dump-ast", no_argument, 0, 'A'},   {"format", required_argument, 0, 'f'},
+      {"samples", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
+      {"threads", required_argument, 0, 'j'}, {"no-ffi", no_argument, 0, 'F'},
+      {"quiet", no_argument, 0, 'q'},       {"version", no_argument, 0, 'V'},
+      {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+  Options o = {0};
+  int c;
+  while ((c = getopt_long(argc, argv, "e:f:j:qVh", longs, NULL)) != -1) {
+    int st = apply_option(I, &o, c, optarg);
+    if (st >= 0)
+      return st;
+  }
+  if (o.eval && optind < argc) {
+    fprintf(stderr, "moe: give either -e or files, not both\n");
+    return 2;
+  }
+  if (o.eval)
+    return run_text(I, "-e", o.eval, &o);
+  if (optind == argc && isatty(0) && !o.check && !o.dump_ast)
+    return repl_run(I);
+  if (optind == argc)
+    return run_file(I, "-", &o);
+  for (int i = optind; i < argc; i++) {
+    int st = run_file(I, argv[i], &o);
+    if (st)
+      return st;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  Interp I;
+  if (interp_init(&I, write_file, stdout, write_file, stderr)) {
+    fprintf(stderr, "moe: out of memory\n");
+    return 1;
+  }
+  the_interp = &I;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigaction(SIGINT, &sa, NULL);
+  int st = run(&I, argc, argv);
+  if (st == 1 && I.interrupt)
+    st = 130;
+  interp_free(&I);
+  return st;
+}

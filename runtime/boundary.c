@@ -1,0 +1,609 @@
+/*
+ * boundary.c — margins, boundary mass and boundary density (boundary.h).
+ *
+ * Layout: path selection and the exact K = 2 forms first, then the Monte
+ * Carlo kernels (one block function shared by mass and density: sample,
+ * logits, margin, count into width shells), then the query entry points.
+ */
+#include "boundary.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "est.h"
+#include "gauss.h"
+#include "margin.h"
+
+double clock_seconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int method_parse(const char *s)
+{
+  static const char *const names[] = {"auto", "exact", "quadrature", "mc"};
+  for (int i = 0; i < 4; i++)
+    if (strcmp(s, names[i]) == 0)
+      return i;
+  return -1;
+}
+
+const char *method_name(Method m)
+{
+  static const char *const names[] = {"auto", "exact", "quadrature", "mc"};
+  return names[m];
+}
+
+/* ------------------------------------------------------------ the K = 2
+ * logit difference s = a_1 - a_2 over a normal law is N(m, v) with
+ * m = (w_1 - w_2)·μ + b_1 - b_2 and v = |Lᵀ(w_1 - w_2)|², computed from the
+ * difference of the router rows (never from W Σ Wᵀ, which loses about nine
+ * digits when the rows are nearly equal). */
+
+typedef struct Diff {
+  double mean, sd;
+} Diff;
+
+static Diff logit_difference(const Router *r, const Law *l)
+{
+  int d = l->dim, rank = l->rank;
+  Diff s = {r->b[0] - r->b[1], 0};
+  double v = 0;
+  for (int j = 0; j < d; j++)
+    s.mean += (r->W[j] - r->W[d + j]) * l->mean[j];
+  for (int k = 0; k < rank; k++) {
+    double t = 0;
+    for (int j = 0; j < d; j++)
+      t += (r->W[j] - r->W[d + j]) * l->factor[j * rank + k];
+    v += t * t;
+  }
+  s.sd = sqrt(v);
+  return s;
+}
+
+/* P(|s| <= w) for s ~ N(m, sd²). */
+static double slab_mass(Diff s, double w)
+{
+  if (s.sd == 0)
+    return fabs(s.mean) <= w ? 1.0 : 0.0;
+  return gauss_interval((-w - s.mean) / s.sd, (w - s.mean) / s.sd);
+}
+
+/* Density of |s| at 0+: 2 φ((0 - m)/sd)/sd. */
+static double slab_density(Diff s)
+{
+  return 2 * gauss_pdf(s.mean / s.sd) / s.sd;
+}
+
+/* Visits the normal components of a Gaussian law with their weights. */
+typedef void (*ComponentFn)(const Law *normal, double weight, void *ctx);
+
+static void each_component(const Law *l, double weight, ComponentFn fn, void *ctx)
+{
+  if (l->kind == LAW_NORMAL) {
+    fn(l, weight, ctx);
+    return;
+  }
+  for (int i = 0; i < l->ncomp; i++)
+    each_component(l->comps[i], weight * l->weights[i], fn, ctx);
+}
+
+static int has_exact_path(const Router *r, const Law *l, MarginSpec ms)
+{
+  return r->kind == ROUTER_LINEAR && r->K == 2 && ms.hi == 1 && ms.lo == 2 &&
+         law_is_gaussian(l);
+}
+
+static int has_logit_space(const Router *r, const Law *l)
+{
+  return r->kind == ROUTER_LINEAR && law_is_gaussian(l);
+}
+
+/* The error for method = "exact" (or "quadrature") where no such path
+ * exists: it says which path does. */
+static RtStatus no_path(Rt *rt, const char *query, Method m, const Router *r, const Law *l,
+                        MarginSpec ms)
+{
+  const char *why = r->kind != ROUTER_LINEAR       ? "the router is not linear"
+                    : !law_is_gaussian(l)          ? "the law is not normal or a mixture of normals"
+                    : (ms.hi != 1 || ms.lo != 2)   ? "it covers the top-two margin only"
+                                                   : "it needs K = 2";
+  return rt_error(rt, RT_EUNSUP,
+                  "no %s path for %s here (%s); the Monte Carlo path exists: method = \"mc\"",
+                  method_name(m), query, why);
+}
+
+/* ------------------------------------------------------------ Monte Carlo
+ * One block: sample X (or the logits directly), compute the margins and
+ * count them into shells [0, w_0], (w_0, w_1], ... of sorted widths. */
+
+typedef struct McCtx {
+  const Router *router;      /* in x space: the router; in logit space: identity */
+  const Law *law;            /* X, or the law of the logits */
+  MarginSpec ms;
+  const double *w;           /* sorted widths */
+  int nw;
+  size_t bsize;
+  uint64_t *counts;          /* per shell (nw), reduced in block order */
+  size_t law_scratch, router_scratch;
+} McCtx;
+
+static size_t mc_scratch_doubles(const McCtx *c)
+{
+  size_t B = c->bsize;
+  size_t need = (size_t)c->law->dim * B + (size_t)c->router->K * B + B + c->law_scratch +
+                c->router_scratch + (size_t)(c->ms.lo) * B;
+  return need;
+}
+
+static RtStatus mc_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
+{
+  McCtx *c = ctx;
+  size_t n = sb->n, B = c->bsize;
+  double *x = th->scratch, *a = x + (size_t)c->law->dim * B, *delta = a + (size_t)c->router->K * B;
+  double *ls = delta + B, *rs = ls + c->law_scratch, *ms = rs + c->router_scratch;
+  law_sample(c->law, sb, x, n, ls);
+  const double *logits = x;
+  if (c->router->kind != ROUTER_IDENTITY) {
+    RtStatus st = router_logits(c->router, n, x, n, a, n, rs, &th->err);
+    if (st)
+      return st;
+    logits = a;
+  }
+  if (c->ms.hi == 1 && c->ms.lo == 2)
+    margin_top2(c->router->K, n, logits, n, delta);
+  else
+    margin_gap(c->router->K, c->ms.hi, c->ms.lo, n, logits, n, delta, ms);
+  /* Shell counts: a sample falls in the first shell whose width covers it. */
+  for (size_t i = 0; i < n; i++) {
+    double d = delta[i];
+    for (int j = 0; j < c->nw; j++)
+      if (d <= c->w[j]) {
+        acc[j] += 1;
+        break;
+      }
+  }
+  return RT_OK;
+}
+
+static void mc_reduce(void *ctx, const SampleBlock *sb, const double *acc)
+{
+  McCtx *c = ctx;
+  (void)sb;
+  for (int j = 0; j < c->nw; j++)
+    c->counts[j] += (uint64_t)acc[j];
+}
+
+/* A Monte Carlo problem: in logit space when possible (the law of W X + b
+ * sampled directly under an identity router), else in x space. */
+typedef struct McSetup {
+  Law *law;                  /* owned: the logit law, or a reference to X */
+  Router *router;            /* owned: identity, or a reference to r */
+  int logit_space;
+} McSetup;
+
+static RtStatus mc_setup(Rt *rt, const Router *r, const Law *l, McSetup *s)
+{
+  memset(s, 0, sizeof *s);
+  if (has_logit_space(r, l)) {
+    RtStatus st = law_affine_image(rt, l, r->K, r->W, r->b, &s->law);
+    if (st)
+      return st;
+    st = router_identity(rt, r->K, &s->router);
+    if (st) {
+      law_unref(rt, s->law);
+      return st;
+    }
+    s->logit_space = 1;
+    return RT_OK;
+  }
+  s->law = law_ref((Law *)l);
+  s->router = router_ref((Router *)r);
+  return RT_OK;
+}
+
+static void mc_teardown(Rt *rt, McSetup *s)
+{
+  law_unref(rt, s->law);
+  router_unref(rt, s->router);
+}
+
+static void mc_path(const McSetup *s, const Router *r, char *buf, size_t n)
+{
+  if (s->logit_space)
+    snprintf(buf, n, "logit space: A = W X + b is normal in R^%d, sampled directly", r->K);
+  else
+    snprintf(buf, n, "x space: %s router over the law's samples", router_kind_name(r));
+}
+
+/* Counts margins into the shells of `w` (sorted ascending) over o->samples. */
+static RtStatus mc_count(Rt *rt, const McSetup *s, MarginSpec ms, const double *w, int nw,
+                         const QueryOpts *o, uint64_t seed, uint64_t *counts, uint64_t *done)
+{
+  McCtx c = {s->router, s->law, ms, w, nw, rt->block, counts, 0, 0};
+  c.law_scratch = law_scratch(s->law, c.bsize);
+  c.router_scratch = router_scratch(s->router, c.bsize);
+  EstKernel k = {&c, mc_scratch_doubles(&c) * sizeof(double), (size_t)nw, mc_block,
+                 mc_reduce};
+  memset(counts, 0, (size_t)nw * sizeof *counts);
+  return est_run(rt, &k, o->samples, seed, done);
+}
+
+/* ------------------------------------------------------------ margin */
+
+RtStatus query_margin(Rt *rt, const Router *r, const double *pts, size_t n, MarginSpec ms,
+                      Result **out)
+{
+  *out = NULL;
+  double t0 = clock_seconds();
+  int d = r->dim, K = r->K;
+  double *x = rt_array(rt, (size_t)d * (n ? n : 1), sizeof *x);
+  double *a = rt_array(rt, (size_t)K * (n ? n : 1), sizeof *a);
+  double *scr = rt_array(rt, router_scratch(r, n) + 1, sizeof *scr);
+  Result *res = result_new(rt, "margin");
+  RtStatus st = x && a && scr && res ? RT_OK : RT_ENOMEM;
+  for (size_t i = 0; !st && i < n; i++)
+    for (int j = 0; j < d; j++)
+      x[(size_t)j * n + i] = pts[i * d + j];
+  BlockErr err = {0};
+  if (!st && (st = router_logits(r, n, x, n, a, n, scr, &err)))
+    rt_error(rt, st, "%s", err.msg);
+  if (!st) {
+    result_method(res, "exact", "logits evaluated at the points");
+    result_rows(res, n);
+    double *cx = result_col(res, "x", F_VEC, d), *cm = result_col(res, "margin", F_NUM, 1);
+    double *ct = result_col(res, "top", F_INT, 1), *cs = result_col(res, "second", F_INT, 1);
+    st = result_check(rt, res);
+    for (size_t i = 0; !st && i < n; i++) {
+      int hi = margin_rank_index(K, a + i, n, ms.hi), lo = margin_rank_index(K, a + i, n, ms.lo);
+      memcpy(cx + i * d, pts + i * d, (size_t)d * sizeof *cx);
+      cm[i] = a[(size_t)hi * n + i] - a[(size_t)lo * n + i];
+      ct[i] = hi;
+      cs[i] = lo;
+    }
+  }
+  rt_free(rt, x);
+  rt_free(rt, a);
+  rt_free(rt, scr);
+  if (st) {
+    result_unref(res);
+    return st;
+  }
+  res->seconds = clock_seconds() - t0;
+  *out = res;
+  return RT_OK;
+}
+
+/* ------------------------------------------------------------ boundary mass */
+
+typedef struct MassAcc {
+  const double *w;
+  int nw;
+  double *mass;
+  const Router *r;
+} MassAcc;
+
+static void mass_component(const Law *l, double weight, void *ctx)
+{
+  MassAcc *m = ctx;
+  Diff s = logit_difference(m->r, l);
+  for (int j = 0; j < m->nw; j++)
+    m->mass[j] += weight * slab_mass(s, m->w[j]);
+}
+
+static RtStatus check_widths(Rt *rt, const double *w, int nw)
+{
+  if (nw < 1)
+    return rt_error(rt, RT_EINVAL, "boundary_mass needs at least one width w");
+  for (int j = 0; j < nw; j++)
+    if (!(w[j] > 0) || !isfinite(w[j]))
+      return rt_error(rt, RT_EINVAL, "width w[%d] = %g; widths must be finite and > 0", j,
+                      w[j]);
+  return RT_OK;
+}
+
+static RtStatus mass_exact(Rt *rt, const Router *r, const Law *l, const double *w, int nw,
+                           double *mass, double *se)
+{
+  MassAcc m = {w, nw, mass, r};
+  memset(mass, 0, (size_t)nw * sizeof *mass);
+  memset(se, 0, (size_t)nw * sizeof *se);
+  each_component(l, 1.0, mass_component, &m);
+  (void)rt;
+  return RT_OK;
+}
+
+/* Sorts the widths (with their original positions) for shell counting. */
+static void sort_widths(const double *w, int nw, double *sorted, int *order)
+{
+  for (int j = 0; j < nw; j++)
+    order[j] = j;
+  for (int j = 1; j < nw; j++)
+    for (int i = j; i > 0 && w[order[i]] < w[order[i - 1]]; i--) {
+      int t = order[i];
+      order[i] = order[i - 1];
+      order[i - 1] = t;
+    }
+  for (int j = 0; j < nw; j++)
+    sorted[j] = w[order[j]];
+}
+
+static RtStatus mass_mc(Rt *rt, const McSetup *s, MarginSpec ms, const double *w, int nw,
+                        const QueryOpts *o, double *mass, double *se, uint64_t *done)
+{
+  double *sorted = rt_array(rt, (size_t)nw, sizeof *sorted);
+  int *order = rt_array(rt, (size_t)nw, sizeof *order);
+  uint64_t *counts = rt_array(rt, (size_t)nw, sizeof *counts);
+  RtStatus st = sorted && order && counts ? RT_OK : RT_ENOMEM;
+  if (!st) {
+    sort_widths(w, nw, sorted, order);
+    st = mc_count(rt, s, ms, sorted, nw, o, o->seed, counts, done);
+  }
+  if (!st || st == RT_EINTR) {
+    double n = (double)*done, cum = 0;
+    for (int j = 0; j < nw && n > 0; j++) {
+      cum += (double)counts[j];
+      double p = cum / n;
+      mass[order[j]] = p;
+      se[order[j]] = sqrt(p * (1 - p) / n);
+    }
+  }
+  rt_free(rt, sorted);
+  rt_free(rt, order);
+  rt_free(rt, counts);
+  return st;
+}
+
+static RtStatus check_method(Rt *rt, const char *query, const QueryOpts *o, const Router *r,
+                             const Law *l, MarginSpec ms, int *exact)
+{
+  int has = has_exact_path(r, l, ms);
+  if ((o->method == METHOD_EXACT || o->method == METHOD_QUADRATURE) && !has)
+    return no_path(rt, query, o->method, r, l, ms);
+  *exact = has && o->method != METHOD_MC;
+  if (!*exact && o->samples == 0)
+    return rt_error(rt, RT_EINVAL, "samples must be >= 1");
+  return RT_OK;
+}
+
+static RtStatus check_dims(Rt *rt, const Router *r, const Law *l)
+{
+  if (r->dim != l->dim)
+    return rt_error(rt, RT_EINVAL, "the router takes inputs of dimension %d but the law has dimension %d",
+                    r->dim, l->dim);
+  return RT_OK;
+}
+
+static RtStatus check_spec(Rt *rt, const Router *r, MarginSpec ms)
+{
+  if (ms.hi < 1 || ms.lo <= ms.hi || ms.lo > r->K)
+    return rt_error(rt, RT_EINVAL, "the margin between ranks %d and %d needs 1 <= %d < %d <= K = %d",
+                    ms.hi, ms.lo, ms.hi, ms.lo, r->K);
+  return RT_OK;
+}
+
+static void mass_rows(Result *res, const double *w, int nw, const double *mass,
+                      const double *se)
+{
+  result_rows(res, (size_t)nw);
+  double *cw = result_col(res, "w", F_NUM, 1), *cm = result_col(res, "mass", F_NUM, 1);
+  double *cs = result_col(res, "stderr", F_NUM, 1), *cr = result_col(res, "ratio", F_NUM, 1);
+  if (res->failed)
+    return;
+  for (int j = 0; j < nw; j++) {
+    cw[j] = w[j];
+    cm[j] = mass[j];
+    cs[j] = se[j];
+    cr[j] = mass[j] / w[j];
+  }
+}
+
+RtStatus query_boundary_mass(Rt *rt, const Router *r, const Law *l, const double *w,
+                             int nw, MarginSpec ms, const QueryOpts *o, Result **out)
+{
+  *out = NULL;
+  double t0 = clock_seconds();
+  int exact = 0;
+  RtStatus st = check_dims(rt, r, l);
+  if (!st)
+    st = check_spec(rt, r, ms);
+  if (!st)
+    st = check_widths(rt, w, nw);
+  if (!st)
+    st = check_method(rt, "boundary_mass", o, r, l, ms, &exact);
+  if (st)
+    return st;
+  double *mass = rt_calloc(rt, (size_t)nw, sizeof *mass);
+  double *se = rt_calloc(rt, (size_t)nw, sizeof *se);
+  Result *res = result_new(rt, "boundary_mass");
+  st = mass && se && res ? RT_OK : RT_ENOMEM;
+  uint64_t done = 0;
+  McSetup s = {0};
+  char path[160];
+  if (!st && exact) {
+    st = mass_exact(rt, r, l, w, nw, mass, se);
+    result_method(res, "exact", "K = 2 closed form: s = a_1 - a_2 is normal");
+  } else if (!st && !(st = mc_setup(rt, r, l, &s))) {
+    st = mass_mc(rt, &s, ms, w, nw, o, mass, se, &done);
+    mc_path(&s, r, path, sizeof path);
+    result_method(res, "mc", path);
+    res->samples = done;
+    res->seed = o->seed;
+    res->partial = st == RT_EINTR;
+    mc_teardown(rt, &s);
+  }
+  if (!st || st == RT_EINTR)
+    mass_rows(res, w, nw, mass, se);
+  rt_free(rt, mass);
+  rt_free(rt, se);
+  if ((st && st != RT_EINTR) || result_check(rt, res)) {
+    result_unref(res);
+    return st ? st : RT_ENOMEM;
+  }
+  res->seconds = clock_seconds() - t0;
+  *out = res;
+  return st;
+}
+
+/* ------------------------------------------------------------ density */
+
+typedef struct DensAcc {
+  const Router *r;
+  double value;
+  int degenerate;
+} DensAcc;
+
+static void density_component(const Law *l, double weight, void *ctx)
+{
+  DensAcc *m = ctx;
+  Diff s = logit_difference(m->r, l);
+  if (s.sd == 0) {
+    m->degenerate |= s.mean == 0;
+    return;            /* a constant margin away from 0 adds no density */
+  }
+  m->value += weight * slab_density(s);
+}
+
+/* The median margin from one pilot block (its own stream), which sets the
+ * scale of the widths at which M(w)/w is extrapolated to w = 0. */
+static RtStatus pilot_scale(Rt *rt, const McSetup *s, MarginSpec ms, uint64_t seed,
+                            double *scale)
+{
+  size_t n = 8192;
+  McCtx c = {s->router, s->law, ms, NULL, 0, n, NULL, law_scratch(s->law, n),
+             router_scratch(s->router, n)};
+  double *buf = rt_array(rt, mc_scratch_doubles(&c), sizeof *buf);
+  if (!buf)
+    return RT_ENOMEM;
+  double *x = buf, *a = x + (size_t)s->law->dim * n, *delta = a + (size_t)s->router->K * n;
+  double *ls = delta + n, *rs = ls + c.law_scratch, *ms_scr = rs + c.router_scratch;
+  SampleBlock sb = {seed, UINT64_MAX, 0, 0x70696c74u, n};
+  BlockErr err = {0};
+  law_sample(s->law, &sb, x, n, ls);
+  const double *logits = x;
+  RtStatus st = RT_OK;
+  if (s->router->kind != ROUTER_IDENTITY) {
+    st = router_logits(s->router, n, x, n, a, n, rs, &err);
+    logits = a;
+  }
+  if (!st) {
+    margin_gap(s->router->K, ms.hi, ms.lo, n, logits, n, delta, ms_scr);
+    /* Median by counting below a bisected threshold: no sort, no allocation. */
+    double lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++)
+      hi = fmax(hi, delta[i]);
+    for (int it = 0; it < 60; it++) {
+      double mid = 0.5 * (lo + hi);
+      size_t below = 0;
+      for (size_t i = 0; i < n; i++)
+        below += delta[i] <= mid;
+      if (below * 2 < n)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    *scale = hi;
+  } else {
+    rt_error(rt, st, "%s", err.msg);
+  }
+  rt_free(rt, buf);
+  return st;
+}
+
+/* Third-order Richardson extrapolation of f(w) = M(w)/w from w = h, 2h, 4h:
+ * with f(w) = C + a w + b w² + O(w³), (8 f(h) - 6 f(2h) + f(4h)) / 3 = C +
+ * O(h³).  In shell probabilities p1 = P(Δ <= h), p2 = P(h < Δ <= 2h),
+ * p3 = P(2h < Δ <= 4h) the estimate is (5.25 p1 - 2.75 p2 + 0.25 p3)/(3h);
+ * its variance follows from the multinomial law of the shell counts. */
+static void richardson(const uint64_t *counts, double n, double h, double *value,
+                       double *se)
+{
+  static const double c[3] = {5.25 / 3, -2.75 / 3, 0.25 / 3};
+  double mean = 0, second = 0;
+  for (int j = 0; j < 3; j++) {
+    double p = (double)counts[j] / n;
+    mean += c[j] * p;
+    second += c[j] * c[j] * p;
+  }
+  *value = mean / h;
+  *se = sqrt(fmax(second - mean * mean, 0) / n) / h;
+}
+
+static RtStatus density_mc(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
+                           const QueryOpts *o, Result *res)
+{
+  McSetup s;
+  RtStatus st = mc_setup(rt, r, l, &s);
+  if (st)
+    return st;
+  double scale = 0, value = 0, se = 0;
+  uint64_t counts[3], done = 0;
+  st = pilot_scale(rt, &s, ms, o->seed, &scale);
+  if (!st && !(scale > 0))
+    st = rt_error(rt, RT_EINVAL,
+                  "the margin is 0 for most samples (the router's experts tie on a set of "
+                  "positive probability), so the boundary density is infinite");
+  double h = scale * pow((double)o->samples, -1.0 / 7) * 0.5;
+  double w[3] = {h, 2 * h, 4 * h};
+  if (!st || st == RT_EINTR)
+    st = mc_count(rt, &s, ms, w, 3, o, o->seed, counts, &done);
+  if ((!st || st == RT_EINTR) && done > 0)
+    richardson(counts, (double)done, h, &value, &se);
+  char path[200], bias[240];
+  mc_path(&s, r, path, sizeof path);
+  snprintf(bias, sizeof bias,
+           "Richardson extrapolation of M(w)/w from w = h, 2h, 4h with h = %.4g "
+           "(median margin %.4g x N^(-1/7) / 2); bias O(h^3)", h, scale);
+  result_method(res, "mc", path);
+  result_num(res, "value", value);
+  result_num(res, "stderr", se);
+  result_str(res, "bias_control", bias);
+  result_vec(res, "widths", w, 3);
+  res->samples = done;
+  res->seed = o->seed;
+  res->partial = st == RT_EINTR;
+  mc_teardown(rt, &s);
+  return st;
+}
+
+RtStatus query_boundary_density(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
+                                const QueryOpts *o, Result **out)
+{
+  *out = NULL;
+  double t0 = clock_seconds();
+  int exact = 0;
+  RtStatus st = check_dims(rt, r, l);
+  if (!st)
+    st = check_spec(rt, r, ms);
+  if (!st)
+    st = check_method(rt, "boundary_density", o, r, l, ms, &exact);
+  if (st)
+    return st;
+  Result *res = result_new(rt, "boundary_density");
+  if (!res)
+    return RT_ENOMEM;
+  if (exact) {
+    DensAcc m = {r, 0, 0};
+    each_component(l, 1.0, density_component, &m);
+    if (m.degenerate)
+      st = rt_error(rt, RT_EINVAL,
+                    "the two router rows give the same logit everywhere (a_1 - a_2 = 0), so "
+                    "the interface is not transversal and the boundary density is infinite");
+    result_method(res, "exact", "K = 2 closed form: C = 2 phi_s(0)");
+    result_num(res, "value", m.value);
+    result_num(res, "stderr", 0);
+  } else {
+    st = density_mc(rt, r, l, ms, o, res);
+  }
+  if ((st && st != RT_EINTR) || result_check(rt, res)) {
+    result_unref(res);
+    return st ? st : RT_ENOMEM;
+  }
+  res->seconds = clock_seconds() - t0;
+  *out = res;
+  return st;
+}

@@ -1,0 +1,94 @@
+/*
+ * margin.c — gaps between ordered logits (see margin.h).
+ */
+#include "margin.h"
+
+#include <math.h>
+
+/* The running top two of each sample: m1 the largest so far, m2 the
+ * second.  Three min/max per logit and sample and no branches, so gcc
+ * vectorises the inner loops over samples; chunks of 256 keep m1 and m2 in
+ * L1. */
+void margin_top2(int K, size_t n, const double *a, size_t lda, double *delta)
+{
+  double m1[256], m2[256];
+  for (size_t i0 = 0; i0 < n; i0 += 256) {
+    size_t m = n - i0 < 256 ? n - i0 : 256;
+    const double *a0 = a + i0, *a1 = a + lda + i0;
+    for (size_t i = 0; i < m; i++) {
+      double x = a0[i], y = a1[i];
+      m1[i] = x > y ? x : y;
+      m2[i] = x > y ? y : x;
+    }
+    for (int k = 2; k < K; k++) {
+      const double *ak = a + (size_t)k * lda + i0;
+      for (size_t i = 0; i < m; i++) {
+        double x = ak[i];
+        double lo = x < m1[i] ? x : m1[i];
+        m2[i] = lo > m2[i] ? lo : m2[i];
+        m1[i] = x > m1[i] ? x : m1[i];
+      }
+    }
+    for (size_t i = 0; i < m; i++)
+      delta[i0 + i] = m1[i] - m2[i];
+  }
+}
+
+/* Keeps the `lo` largest values of each sample in descending order in
+ * top[r*n + i] by insertion: lo is small (a rank), K can be large. */
+void margin_gap(int K, int hi, int lo, size_t n, const double *a, size_t lda,
+                double *delta, double *top)
+{
+  for (int r = 0; r < lo; r++)
+    for (size_t i = 0; i < n; i++)
+      top[(size_t)r * n + i] = -INFINITY;
+  for (int k = 0; k < K; k++) {
+    const double *ak = a + (size_t)k * lda;
+    for (size_t i = 0; i < n; i++) {
+      double x = ak[i];
+      for (int r = 0; r < lo; r++) {
+        double *t = &top[(size_t)r * n + i];
+        if (x > *t) {
+          double y = *t;
+          *t = x;
+          x = y;
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    delta[i] = top[(size_t)(hi - 1) * n + i] - top[(size_t)(lo - 1) * n + i];
+}
+
+void margin_top_two_index(int K, const double *a, size_t stride, int *top, int *second)
+{
+  int t = a[0] >= a[stride] ? 0 : 1, s = 1 - t;
+  for (int k = 2; k < K; k++) {
+    double x = a[(size_t)k * stride];
+    if (x > a[(size_t)t * stride]) {
+      s = t;
+      t = k;
+    } else if (x > a[(size_t)s * stride]) {
+      s = k;
+    }
+  }
+  *top = t;
+  *second = s;
+}
+
+int margin_rank_index(int K, const double *a, size_t stride, int r)
+{
+  /* Rank of k = number of logits ahead of it (larger, or equal with a lower
+   * index); O(K²) but only used at a handful of points. */
+  for (int k = 0; k < K; k++) {
+    int ahead = 0;
+    double x = a[(size_t)k * stride];
+    for (int j = 0; j < K; j++) {
+      double y = a[(size_t)j * stride];
+      ahead += y > x || (y == x && j < k);
+    }
+    if (ahead == r - 1)
+      return k;
+  }
+  return 0;
+}
