@@ -156,6 +156,30 @@ static int matmul(Interp *I, const Expr *at, Value va, Value vb, Value *out)
   return 0;
 }
 
+static int same_numbers(const double *x, const double *y, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (x[i] != y[i])
+      return 0;
+  return 1;
+}
+
+/* Whole-value equality of bools, strings, vectors and matrices (same
+ * shape and every entry equal). */
+static int values_equal(Value a, Value b)
+{
+  switch (a.kind) {
+  case V_BOOL: return a.u.b == b.u.b;
+  case V_STR: return strcmp(as_str(a)->s, as_str(b)->s) == 0;
+  case V_VEC:
+    return as_vec(a)->n == as_vec(b)->n && same_numbers(as_vec(a)->v, as_vec(b)->v, as_vec(a)->n);
+  case V_MAT:
+    return as_mat(a)->rows == as_mat(b)->rows && as_mat(a)->cols == as_mat(b)->cols &&
+           same_numbers(as_mat(a)->v, as_mat(b)->v, as_mat(a)->rows * as_mat(a)->cols);
+  default: return 0;
+  }
+}
+
 static int compare(Interp *I, const Expr *at, Op op, Value a, Value b, Value *out)
 {
   if (a.kind == V_NUM && b.kind == V_NUM) {
@@ -166,8 +190,8 @@ static int compare(Interp *I, const Expr *at, Op op, Value a, Value b, Value *ou
     return 0;
   }
   if ((op == OP_EQ || op == OP_NE) && a.kind == b.kind &&
-      (a.kind == V_BOOL || a.kind == V_STR)) {
-    int eq = a.kind == V_BOOL ? a.u.b == b.u.b : strcmp(as_str(a)->s, as_str(b)->s) == 0;
+      (a.kind == V_BOOL || a.kind == V_STR || a.kind == V_VEC || a.kind == V_MAT)) {
+    int eq = values_equal(a, b);
     *out = val_bool(op == OP_EQ ? eq : !eq);
     return 0;
   }

@@ -104,8 +104,11 @@ static double equi_ref(int n, double rho, const double *a, const double *b)
 {
   Equi q = {n, rho, a, b};
   QuadResult r;
+  QuadOpts o;
   double br[2] = {-1, 1};
-  quad_integrate(&rt, f_equi, &q, -INFINITY, INFINITY, br, 2, NULL, &r);
+  quad_default_opts(&o);
+  o.abs_tol = 0;                 /* relative accuracy also for tiny values */
+  quad_integrate(&rt, f_equi, &q, -INFINITY, INFINITY, br, 2, &o, &r);
   return r.value;
 }
 
@@ -248,6 +251,18 @@ static void test_equicorrelated(void)
   Est r = run(n, cov, a, b, 1e-7, 99);
   ok(within(r, want, 1e-12), "equicorrelated rectangle n = 6: %.9f vs 1-D integral %.9f (err %.2g)",
      r.p, want, r.e);
+  /* Far in the upper tail (P ~ 4e-22): relative accuracy needs the
+   * upper-side form of every conditional interval. */
+  double ta[3] = {7, 7.5, 8}, tb[3] = {INFINITY, INFINITY, INFINITY};
+  equicorr(3, 0.5, cov);
+  want = equi_ref(3, 0.5, ta, tb);
+  MvnOpts o;
+  mvn_default_opts(&o);
+  o.abs_tol = 0;
+  o.rel_tol = 2e-4;
+  r.st = mvn_prob(&rt, 3, cov, ta, tb, &o, &r.p, &r.e, &r.info);
+  ok(within(r, want, 0) && fabs(r.p / want - 1) < 1e-3 && r.info.converged,
+     "upper-tail orthant: %.6g vs 1-D integral %.6g (rel err %.2g)", r.p, want, r.e / r.p);
   /* n = 300: the dimension the router needs, to a loose tolerance. */
   n = 300;
   equicorr(n, 0.5, cov);
