@@ -158,24 +158,18 @@ static RtStatus mc_block(void *ctx, EstThread *th, const SampleBlock *sb, double
     margin_top2(c->router->K, n, logits, n, delta);
   else
     margin_gap(c->router->K, c->ms.hi, c->ms.lo, n, logits, n, delta, ms);
-  /* Shell counts: a sample falls in the first shell whose width covers it. */
-  for (size_t i = 0; i < n; i++) {
-    double d = delta[i];
-    for (int j = 0; j < c->nw; j++)
-      if (d <= c->w[j]) {
-        acc[j] += 1;
-        break;
-      }
-  }
+  margin_count_below(delta, n, c->w, c->nw, acc);
   return RT_OK;
 }
 
+/* Block partial sums are cumulative counts P(Δ <= w_j); the totals are kept
+ * per shell so that callers can take differences without cancellation. */
 static void mc_reduce(void *ctx, const SampleBlock *sb, const double *acc)
 {
   McCtx *c = ctx;
   (void)sb;
   for (int j = 0; j < c->nw; j++)
-    c->counts[j] += (uint64_t)acc[j];
+    c->counts[j] += (uint64_t)acc[j] - (j ? (uint64_t)acc[j - 1] : 0);
 }
 
 /* A Monte Carlo problem: in logit space when possible (the law of W X + b

@@ -3,30 +3,34 @@
  */
 #include "margin.h"
 
+#include "simd.h"
+
 #include <math.h>
+#include <stdint.h>
+
+static inline double dmax(double a, double b) { return a > b ? a : b; }
+static inline double dmin(double a, double b) { return a < b ? a : b; }
 
 /* The running top two of each sample: m1 the largest so far, m2 the
- * second.  Three min/max per logit and sample and no branches, so gcc
- * vectorises the inner loops over samples; chunks of 256 keep m1 and m2 in
- * L1. */
-void margin_top2(int K, size_t n, const double *a, size_t lda, double *delta)
+ * second.  Min/max only and no branches, so the loops over samples
+ * vectorise; chunks of 256 keep m1 and m2 in L1.  The result is exact
+ * (max and min do not round), so every vector width gives the same bits. */
+KERNEL void margin_top2(int K, size_t n, const double *a, size_t lda, double *delta)
 {
   double m1[256], m2[256];
   for (size_t i0 = 0; i0 < n; i0 += 256) {
     size_t m = n - i0 < 256 ? n - i0 : 256;
     const double *a0 = a + i0, *a1 = a + lda + i0;
     for (size_t i = 0; i < m; i++) {
-      double x = a0[i], y = a1[i];
-      m1[i] = x > y ? x : y;
-      m2[i] = x > y ? y : x;
+      m1[i] = dmax(a0[i], a1[i]);
+      m2[i] = dmin(a0[i], a1[i]);
     }
     for (int k = 2; k < K; k++) {
       const double *ak = a + (size_t)k * lda + i0;
       for (size_t i = 0; i < m; i++) {
         double x = ak[i];
-        double lo = x < m1[i] ? x : m1[i];
-        m2[i] = lo > m2[i] ? lo : m2[i];
-        m1[i] = x > m1[i] ? x : m1[i];
+        m2[i] = dmax(m2[i], dmin(m1[i], x));
+        m1[i] = dmax(m1[i], x);
       }
     }
     for (size_t i = 0; i < m; i++)
@@ -91,4 +95,16 @@ int margin_rank_index(int K, const double *a, size_t stride, int r)
       return k;
   }
   return 0;
+}
+
+KERNEL void margin_count_below(const double *delta, size_t n, const double *w, int nw,
+                               double *counts)
+{
+  for (int j = 0; j < nw; j++) {
+    double wj = w[j];
+    int64_t k = 0;
+    for (size_t i = 0; i < n; i++)
+      k += delta[i] <= wj;
+    counts[j] = (double)k;
+  }
 }

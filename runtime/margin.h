@@ -29,4 +29,9 @@ void margin_top_two_index(int K, const double *a, size_t stride, int *top, int *
  * lower index. */
 int margin_rank_index(int K, const double *a, size_t stride, int r);
 
+/* counts[j] = number of i < n with delta[i] <= w[j], for each of nw widths
+ * (one vectorised pass per width). */
+void margin_count_below(const double *delta, size_t n, const double *w, int nw,
+                        double *counts);
+
 #endif

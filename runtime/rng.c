@@ -27,16 +27,10 @@
  * as 32..128 and wastes the least work on the tail of a short fill. */
 #define GROUP 16
 
-/* Wide clones for the hot loops.  Only IEEE operations and integer ops are
- * used, so each clone computes bit-identical results.  Building with -DHOT=
- * drops the clones (to check a given -march gives the same bits).  TSan
- * crashes in the clones' ifunc resolver (it runs before TSan is set up), so
- * TSan builds go without them. */
-#if !defined(HOT) && defined(__x86_64__) && defined(__GNUC__) && \
-    !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#elif !defined(HOT)
-#define HOT
+/* Wide clones for the hot loops (see simd.h); -DHOT= drops them. */
+#include "simd.h"
+#ifndef HOT
+#define HOT KERNEL
 #endif
 
 /* Philox4x32 multipliers and Weyl key increments (Salmon et al., 2011). */

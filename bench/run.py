@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""make bench: moe against the NumPy peer (../shared/peer/peer_numpy.py) on the
+same problem instances, in the same run, on the same machine.
+
+For each workload the peer writes its random instance (--save-params), this
+script turns it into a .moe script, runs both several times and keeps each
+side's best time, checks that the two estimates agree within their standard
+errors, and prints samples/s and the ratio.  Absolute times on shared 2-core
+machines are noise; the ratio measured in one run is the figure to quote.
+Results go to bench/out/results.json and a Markdown table to stdout.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER_PY = "/usr/bin/python3"
+
+
+def fmt_list(v):
+    return "[" + ", ".join(repr(float(x)) for x in v) + "]"
+
+
+def fmt_mat(m):
+    return "[" + ", ".join(fmt_list(r) for r in m) + "]"
+
+
+def peer_params(peer, workload, d, K, tmp):
+    path = os.path.join(tmp, f"params-{workload}-{d}-{K}.json")
+    subprocess.run([PEER_PY, peer, workload, "--d", str(d), "--K", str(K), "--N", "1",
+                    "--save-params", path, "--quiet"], check=True, capture_output=True)
+    with open(path) as f:
+        return json.load(f)
+
+
+def run_peer(peer, workload, d, K, N, workers, repeats):
+    best = None
+    for _ in range(repeats):
+        p = subprocess.run([PEER_PY, peer, workload, "--d", str(d), "--K", str(K), "--N", str(N),
+                            "--workers", str(workers), "--json", "--quiet"],
+                           check=True, capture_output=True, text=True)
+        res = json.loads(p.stdout.strip().splitlines()[-1])
+        if best is None or res["seconds"] < best["seconds"]:
+            best = res
+    return best
+
+
+def run_moe(moe, script, tmp, name, repeats, env=None):
+    path = os.path.join(tmp, name + ".moe")
+    with open(path, "w") as f:
+        f.write(script)
+    best = None
+    for _ in range(repeats):
+        p = subprocess.run([moe, "--format", "json", path], check=True, capture_output=True,
+                           text=True, env=env)
+        lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+        secs = float(lines[-1]["print"])
+        if best is None or secs < best[0]:
+            best = (secs, lines[:-1])
+    return best
+
+
+def w1_script(P, N, threads, method="mc"):
+    return f"""set threads = {threads}
+set seed = 12345
+law X = normal(mean = {fmt_list(P['mu'])}, cov = {fmt_mat(P['S'])})
+router r = linear(W = {fmt_mat(P['W'])}, b = {fmt_list(P['b'])})
+let res = boundary_mass(r, X, w = {fmt_list(P['widths'])}, method = "{method}", samples = {N})
+report res
+print res.seconds
+"""
+
+
+def bench_w1(args, tmp, d, K, N):
+    P = peer_params(args.peer, "w1", d, K, tmp)
+    peer = run_peer(args.peer, "w1", d, K, N, 2, args.repeats)
+    secs, reports = run_moe(args.moe, w1_script(P, N, 2), tmp, f"w1-{d}-{K}", args.repeats)
+    rows = reports[0]["rows"]
+    # The two estimates must agree: |p_moe - p_peer| within 5 combined SEs.
+    worst = max(abs(r["mass"] - p) / max((r["stderr"] ** 2 + s ** 2) ** 0.5, 1e-300)
+                for r, p, s in zip(rows, peer["p"], peer["stderr"]))
+    rate = N / secs
+    return {"workload": f"W1 boundary mass, 8 widths, d={d}, K={K}, N={N:.0e}, 2 threads",
+            "moe_seconds": secs, "moe_samples_per_s": rate,
+            "peer_seconds": peer["seconds"], "peer_samples_per_s": peer["samples_per_s"],
+            "ratio": rate / peer["samples_per_s"], "agreement_z": worst,
+            "path": reports[0]["path"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--moe", default="./moe")
+    ap.add_argument("--peer", default=os.path.join(HERE, "..", "..", "shared", "peer", "peer_numpy.py"))
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="10x fewer samples")
+    ap.add_argument("--only", default="", help="comma-separated workload tags")
+    args = ap.parse_args()
+    if not os.path.exists(args.peer):
+        sys.exit(f"bench: the peer is not at {args.peer} (expected ../shared beside the checkout)")
+    scale = 10 if args.quick else 1
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = [("w1-small", lambda: bench_w1(args, tmp, 8, 4, 10_000_000 // scale)),
+                ("w1-large", lambda: bench_w1(args, tmp, 64, 16, 2_000_000 // scale))]
+        for tag, fn in plan:
+            if args.only and tag not in args.only.split(","):
+                continue
+            t0 = time.time()
+            r = fn()
+            r["tag"] = tag
+            results.append(r)
+            print(f"# {tag} done in {time.time() - t0:.1f} s", file=sys.stderr)
+    os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
+    with open(os.path.join(HERE, "out", "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print("| workload | moe samples/s | peer samples/s | ratio | estimates agree (max z) |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['workload']} | {r['moe_samples_per_s']:.3g} | {r['peer_samples_per_s']:.3g} "
+              f"| **{r['ratio']:.1f}x** | {r['agreement_z']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
