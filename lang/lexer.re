@@ -330,7 +330,9 @@ static void unwind_parens(Lexer *lx, Pos where)
 static int emit(Lexer *lx, Token *t, int kind)
 {
   t->kind = kind;
-  lx->last = kind;
+  /* A keyword after '.' is a field name (m.router, t.noise): for the
+   * newline rules it is a name. */
+  lx->last = lx->last == TK_DOT && kind != TK_NEWLINE ? TK_IDENT : kind;
   return kind;
 }
 

@@ -64,6 +64,13 @@ void mvn_default_opts(MvnOpts *opts)
   opts->degen_tol = 1e-10;
 }
 
+/* Entry (i, j) of an n×n row-major matrix; size_t so large n cannot
+ * overflow the index. */
+static inline size_t ix(int n, int i, int j)
+{
+  return (size_t)i * (size_t)n + (size_t)j;
+}
+
 /* ------------------------------------------------------------ checking */
 
 static RtStatus check_opts(Rt *rt, const MvnOpts *o)
@@ -84,11 +91,11 @@ static RtStatus check_entries(Rt *rt, int n, const double *cov, const double *lo
     if (isnan(lo[i]) || isnan(up[i]))
       return rt_error(rt, RT_EINVAL, "mvn: limit of variable %d is NaN", i);
     for (int j = 0; j < n; j++)
-      if (!isfinite(cov[i * n + j]))
+      if (!isfinite(cov[ix(n, i, j)]))
         return rt_error(rt, RT_EINVAL, "mvn: covariance [%d][%d] is not finite", i, j);
-    if (cov[i * n + i] < 0)
+    if (cov[ix(n, i, i)] < 0)
       return rt_error(rt, RT_EINVAL, "mvn: variance of variable %d is negative (%g)",
-                      i, cov[i * n + i]);
+                      i, cov[ix(n, i, i)]);
   }
   return RT_OK;
 }
@@ -99,15 +106,15 @@ static RtStatus check_shape(Rt *rt, int n, const double *cov)
 {
   for (int i = 0; i < n; i++) {
     for (int j = 0; j < i; j++) {
-      double cij = cov[i * n + j], cji = cov[j * n + i];
-      double scale = sqrt(cov[i * n + i] * cov[j * n + j]);
+      double cij = cov[ix(n, i, j)], cji = cov[ix(n, j, i)];
+      double scale = sqrt(cov[ix(n, i, i)] * cov[ix(n, j, j)]);
       if (fabs(cij - cji) > 1e-10 * scale)
         return rt_error(rt, RT_EINVAL, "mvn: covariance not symmetric at [%d][%d] "
                         "(%.17g vs %.17g)", i, j, cij, cji);
       if (scale == 0 && (cij != 0 || cji != 0))
         return rt_error(rt, RT_EINVAL, "mvn: covariance not positive semidefinite: "
                         "variable %d has variance 0 but covariance %g with %d",
-                        cov[i * n + i] == 0 ? i : j, cij, cov[i * n + i] == 0 ? j : i);
+                        cov[ix(n, i, i)] == 0 ? i : j, cij, cov[ix(n, i, i)] == 0 ? j : i);
     }
   }
   return RT_OK;
@@ -124,7 +131,7 @@ static int select_active(int n, const double *cov, const double *lo,
   for (int i = 0; i < n; i++) {
     if (!(lo[i] < up[i]))
       return -1;
-    if (cov[i * n + i] == 0) {
+    if (cov[ix(n, i, i)] == 0) {
       if (!(lo[i] < 0 && 0 < up[i]))
         return -1;
     } else if (isfinite(lo[i]) || isfinite(up[i])) {
@@ -140,13 +147,13 @@ static void standardise(Plan *P, int n, const double *cov, const double *lo,
 {
   int m = P->m;
   for (int i = 0; i < m; i++) {
-    double si = sqrt(cov[act[i] * n + act[i]]);
+    double si = sqrt(cov[ix(n, act[i], act[i])]);
     P->a[i] = lo[act[i]] / si;
     P->b[i] = up[act[i]] / si;
     for (int j = 0; j < m; j++) {
-      double sj = sqrt(cov[act[j] * n + act[j]]);
-      double c = 0.5 * (cov[act[i] * n + act[j]] + cov[act[j] * n + act[i]]);
-      P->C[i * m + j] = i == j ? 1.0 : c / (si * sj);
+      double sj = sqrt(cov[ix(n, act[j], act[j])]);
+      double c = 0.5 * (cov[ix(n, act[i], act[j])] + cov[ix(n, act[j], act[i])]);
+      P->C[ix(m, i, j)] = i == j ? 1.0 : c / (si * sj);
     }
   }
 }
@@ -184,7 +191,7 @@ static int choose_pivot(const Plan *P, double tol)
 static void take_pivot(Plan *P, int j, int p)
 {
   int m = P->m;
-  double *Lp = P->L + p * m, d = sqrt(P->v[p]);
+  double *Lp = P->L + ix(m, p, 0), d = sqrt(P->v[p]);
   double y = truncated_mean((P->a[p] - P->ydot[p]) / d, (P->b[p] - P->ydot[p]) / d);
   P->owner[p] = j;
   P->piv[j] = p;
@@ -192,7 +199,7 @@ static void take_pivot(Plan *P, int j, int p)
   for (int i = 0; i < m; i++) {
     if (P->owner[i] >= 0)
       continue;
-    double *Li = P->L + i * m, s = P->C[i * m + p];
+    double *Li = P->L + ix(m, i, 0), s = P->C[ix(m, i, p)];
     for (int l = 0; l < j; l++)
       s -= Li[l] * Lp[l];
     Li[j] = s / d;
@@ -216,9 +223,9 @@ static RtStatus check_psd(Rt *rt, const Plan *P, const int *act, double tol)
     for (int k = 0; k < i; k++) {
       if (P->owner[k] >= 0)
         continue;
-      double s = P->C[i * m + k];
+      double s = P->C[ix(m, i, k)];
       for (int l = 0; l < r; l++)
-        s -= P->L[i * m + l] * P->L[k * m + l];
+        s -= P->L[ix(m, i, l)] * P->L[ix(m, k, l)];
       if (fabs(s) > cross_tol)
         return rt_error(rt, RT_EINVAL, "mvn: covariance not positive semidefinite "
                         "(variables %d and %d)", act[k], act[i]);
@@ -239,8 +246,8 @@ static int assign_owners(Plan *P)
     if (P->owner[i] >= 0)
       continue;
     for (int l = r - 1; l >= 0 && P->owner[i] < 0; l--) {
-      double noise = 64 * (l + 1) * DBL_EPSILON / P->L[P->piv[l] * m + l];
-      if (fabs(P->L[i * m + l]) > noise)
+      double noise = 64 * (l + 1) * DBL_EPSILON / P->L[ix(m, P->piv[l], l)];
+      if (fabs(P->L[ix(m, i, l)]) > noise)
         P->owner[i] = l;
     }
     if (P->owner[i] < 0 && !(P->a[i] < 0 && 0 < P->b[i]))
@@ -294,7 +301,7 @@ static void step_limits(const Plan *P, int j, const double *z, double *lo, doubl
   double l = -INFINITY, h = INFINITY;
   for (int c = P->start[j]; c < P->start[j + 1]; c++) {
     int i = P->cons[c];
-    const double *row = P->L + i * P->m;
+    const double *row = P->L + ix(P->m, i, 0);
     double s = 0;
     for (int k = 0; k < j; k++)
       s += row[k] * z[k];
@@ -474,9 +481,13 @@ static double rectangle2(double a0, double b0, double a1, double b1, double rho)
   return p < 0 ? 0.0 : p > 1 ? 1.0 : p;
 }
 
+/* One variable: gauss_interval; two: the bvn rectangle (a correlation
+ * beyond ±1 by more than the degeneracy tolerance is indefinite). */
 static RtStatus exact_small(Rt *rt, const Plan *P, const int *act, double tol,
-                            double *prob, double *err)
+                            double *prob, double *err, MvnInfo *info)
 {
+  info->exact = 1;
+  info->rank = 1;
   if (P->m == 1) {
     *prob = gauss_interval(P->a[0], P->b[0]);
     *err = 4 * DBL_EPSILON * *prob;
@@ -487,6 +498,7 @@ static RtStatus exact_small(Rt *rt, const Plan *P, const int *act, double tol,
     return rt_error(rt, RT_EINVAL, "mvn: covariance not positive semidefinite "
                     "(correlation %.17g between variables %d and %d)", rho, act[0], act[1]);
   rho = fmax(-1.0, fmin(1.0, rho));
+  info->rank = 1 - rho * rho > tol ? 2 : 1;
   *prob = rectangle2(P->a[0], P->b[0], P->a[1], P->b[1], rho);
   *err = 1e-15;
   return RT_OK;
@@ -518,8 +530,30 @@ static void carve(Plan *P, Lattice *T, double *dbl, int *ints, int m)
   memset(T->sums, 0, sizeof T->sums);
 }
 
-/* Everything after the inputs were checked and reduced to m >= 1 active
- * variables (act[]). */
+/* Exact for one or two variables and for rank 1 (no integral left);
+ * otherwise the lattice rule. */
+static RtStatus dispatch(Rt *rt, Plan *P, Lattice *T, const int *act,
+                         const MvnOpts *o, double *prob, double *err, MvnInfo *info)
+{
+  if (P->m <= 2)
+    return exact_small(rt, P, act, o->degen_tol, prob, err, info);
+  int zero = 0;
+  RtStatus st = plan_build(rt, P, act, o->degen_tol, &zero);
+  if (st)
+    return st;
+  info->rank = P->r;
+  T->d = P->r - 1;
+  if (zero || P->r == 1) {
+    info->exact = 1;
+    *prob = zero ? 0.0 : integrand(P, NULL, T->z);
+    *err = 4 * P->m * DBL_EPSILON * *prob;
+    return RT_OK;
+  }
+  return qmc(rt, P, T, o, prob, err, info);
+}
+
+/* Scratch, standardisation and dispatch for the m >= 1 active variables
+ * act[]. */
 static RtStatus solve(Rt *rt, int n, const double *cov, const double *lo,
                       const double *up, const int *act, int m, const MvnOpts *o,
                       double *prob, double *err, MvnInfo *info)
@@ -531,28 +565,25 @@ static RtStatus solve(Rt *rt, int n, const double *cov, const double *lo,
   if (dbl && ints) {
     Plan P = {.m = m};
     Lattice T;
-    int zero = 0;
     carve(&P, &T, dbl, ints, m);
     standardise(&P, n, cov, lo, up, act);
-    if (m <= 2) {
-      info->exact = 1;
-      st = exact_small(rt, &P, act, o->degen_tol, prob, err);
-    } else if ((st = plan_build(rt, &P, act, o->degen_tol, &zero)) == RT_OK) {
-      info->rank = P.r;
-      T.d = P.r - 1;
-      if (zero) {
-        info->exact = 1;
-      } else if (P.r == 1) {
-        info->exact = 1;
-        *prob = integrand(&P, NULL, T.z);
-        *err = 4 * m * DBL_EPSILON * *prob;
-      } else {
-        st = qmc(rt, &P, &T, o, prob, err, info);
-      }
-    }
+    st = dispatch(rt, &P, &T, act, o, prob, err, info);
   }
   rt_free(rt, dbl);
   rt_free(rt, ints);
+  return st;
+}
+
+static RtStatus check_all(Rt *rt, int n, const double *cov, const double *lower,
+                          const double *upper, const MvnOpts *o)
+{
+  if (n < 1 || !cov || !lower || !upper)
+    return rt_error(rt, RT_EINVAL, "mvn: need n >= 1 and non-NULL cov, lower, upper");
+  RtStatus st = check_opts(rt, o);
+  if (!st)
+    st = check_entries(rt, n, cov, lower, upper);
+  if (!st)
+    st = check_shape(rt, n, cov);
   return st;
 }
 
@@ -565,36 +596,25 @@ RtStatus mvn_prob(Rt *rt, int n, const double *cov, const double *lower,
   if (!info)
     info = &dummy;
   memset(info, 0, sizeof *info);
-  *prob = 0;
-  *err = 0;
+  *prob = *err = 0;
   if (opts)
     o = *opts;
   else
     mvn_default_opts(&o);
-  if (n < 1 || !cov || !lower || !upper)
-    return rt_error(rt, RT_EINVAL, "mvn: need n >= 1 and non-NULL cov, lower, upper");
-  RtStatus st = check_opts(rt, &o);
-  if (!st)
-    st = check_entries(rt, n, cov, lower, upper);
-  if (!st)
-    st = check_shape(rt, n, cov);
+  RtStatus st = check_all(rt, n, cov, lower, upper, &o);
   if (st)
     return st;
   int *act = rt_array(rt, (size_t)n, sizeof *act);
   if (!act)
     return RT_ENOMEM;
   int m = select_active(n, cov, lower, upper, act);
-  info->dims = m < 0 ? 0 : m;
-  info->rank = info->dims < 2 ? info->dims : 2;
-  info->converged = info->exact = 1;
-  if (m == 0)
-    *prob = 1;
-  else if (m > 0) {
-    info->converged = 0;
-    info->exact = 0;
+  if (m <= 0) {                      /* nothing left to integrate */
+    *prob = m == 0;
+    info->exact = info->converged = 1;
+  } else {
+    info->dims = m;
     st = solve(rt, n, cov, lower, upper, act, m, &o, prob, err, info);
-    if (info->exact)
-      info->converged = 1;
+    info->converged |= info->exact;
   }
   rt_free(rt, act);
   return st;

@@ -261,7 +261,7 @@ static void test_equicorrelated(void)
   o.abs_tol = 0;
   o.rel_tol = 2e-4;
   r.st = mvn_prob(&rt, 3, cov, ta, tb, &o, &r.p, &r.e, &r.info);
-  ok(within(r, want, 0) && fabs(r.p / want - 1) < 1e-3 && r.info.converged,
+  ok(r.st == RT_OK && fabs(r.p / want - 1) < 1e-3 && r.info.converged,
      "upper-tail orthant: %.6g vs 1-D integral %.6g (rel err %.2g)", r.p, want, r.e / r.p);
   /* n = 300: the dimension the router needs, to a loose tolerance. */
   n = 300;
