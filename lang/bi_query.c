@@ -10,10 +10,10 @@
 #include "bi.h"
 
 /* A router argument may also be a model (its router is meant). */
-static const Router *router_arg(Call *c, int i)
+static Router *router_arg(Call *c, int i)
 {
   Value v = c->arg[i];
-  return v.kind == V_MODEL ? ((const Model *)v.u.p)->router : v.u.p;
+  return v.kind == V_MODEL ? ((Model *)v.u.p)->router : v.u.p;
 }
 
 /* order = j, or k = k (for top-k gates; a model's topk gate gives it by
@@ -52,7 +52,7 @@ static int margin_spec(Call *c, const Router *r, MarginSpec *ms)
 static int check_law_dim(Call *c, const Router *r, int ilaw)
 {
   const Law *l = c->arg[ilaw].u.p;
-  if (l->dim != r->dim)
+  if (r->dim >= 0 && l->dim != r->dim)
     return call_error(c, ilaw, "the router takes inputs of dimension %d but this law has "
                       "dimension %d", r->dim, l->dim);
   return 0;
@@ -60,17 +60,17 @@ static int check_law_dim(Call *c, const Router *r, int ilaw)
 
 int bi_margin(Call *c, Value *out)
 {
-  const Router *r = router_arg(c, 0);
+  Router *r = router_arg(c, 0);
   MarginSpec ms;
   const double *pts;
   size_t n, d;
   if (margin_spec(c, r, &ms) || arg_mat(c, 1, &pts, &n, &d))
     return 1;
-  if ((int)d != r->dim)
+  if (r->dim >= 0 && (int)d != r->dim)
     return call_error(c, 1, "the point%s %s %zu coordinates but the router takes %d",
                       n == 1 ? "" : "s", n == 1 ? "has" : "have", d, r->dim);
   Result *res;
-  if (query_margin(&c->I->rt, r, pts, n, ms, &res))
+  if (query_margin(&c->I->rt, r, pts, n, (int)d, ms, &res))
     return call_rt_error(c, -1);
   return call_result(c, res, out);
 }
@@ -87,7 +87,7 @@ static int finish(Call *c, RtStatus st, Result *res, Value *out)
 
 int bi_boundary_mass(Call *c, Value *out)
 {
-  const Router *r = router_arg(c, 0);
+  Router *r = router_arg(c, 0);
   MarginSpec ms;
   QueryArgs q;
   const double *w;
@@ -102,7 +102,7 @@ int bi_boundary_mass(Call *c, Value *out)
 
 int bi_boundary_density(Call *c, Value *out)
 {
-  const Router *r = router_arg(c, 0);
+  Router *r = router_arg(c, 0);
   MarginSpec ms;
   QueryArgs q;
   if (check_law_dim(c, r, 1) || margin_spec(c, r, &ms) || arg_query(c, &q))

@@ -255,7 +255,7 @@ int arg_num(Call *c, int i, double def, double *x)
 
 int arg_int(Call *c, int i, long def, long lo, long hi, long *n)
 {
-  double x;
+  double x = 0;
   if (arg_num(c, i, (double)def, &x))
     return 1;
   if (x != floor(x))

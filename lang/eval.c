@@ -100,7 +100,7 @@ static int make_matrix(Interp *I, const Expr *e, Value *items, size_t n, Value *
   return 0;
 }
 
-static int build_list(Interp *I, const Expr *e, Value *items, size_t n, Value *out)
+int eval_build_list(Interp *I, const Expr *e, Value *items, size_t n, Value *out)
 {
   int nums = 1, vecs = 1;
   for (size_t i = 0; i < n; i++) {
@@ -146,7 +146,7 @@ static int eval_list(Interp *I, const Expr *e, VKind expect, Value *out)
   if (err)
     got--;
   if (!err)
-    err = build_list(I, e, items, n, out);
+    err = eval_build_list(I, e, items, n, out);
   for (size_t i = 0; i < got; i++)
     val_drop(&I->rt, items[i]);
   rt_free(&I->rt, items);
@@ -155,11 +155,9 @@ static int eval_list(Interp *I, const Expr *e, VKind expect, Value *out)
 
 /* ------------------------------------------------------------------ index */
 
-static int index_number(Interp *I, const Expr *e, size_t len, const char *what, size_t *out)
+static int check_index(Interp *I, const Expr *e, double x, size_t len, const char *what,
+                       size_t *out)
 {
-  double x;
-  if (eval_number(I, e, &x))
-    return 1;
   if (x != floor(x))
     return eval_error(I, e, "an index must be a whole number, not %g", x);
   if (x < 0 || x >= (double)len)
@@ -167,6 +165,49 @@ static int index_number(Interp *I, const Expr *e, size_t len, const char *what, 
                       x, what, len, len ? len - 1 : 0);
   *out = (size_t)x;
   return 0;
+}
+
+static int index_number(Interp *I, const Expr *e, size_t len, const char *what, size_t *out)
+{
+  double x;
+  return eval_number(I, e, &x) || check_index(I, e, x, len, what, out);
+}
+
+int eval_index_value(Interp *I, const Expr *ie, Value obj, double x, Value *out)
+{
+  size_t i = 0;
+  switch (obj.kind) {
+  case V_VEC:
+    if (check_index(I, ie, x, as_vec(obj)->n, "a vector", &i))
+      return 1;
+    *out = val_num(as_vec(obj)->v[i]);
+    return 0;
+  case V_MAT: {
+    const VMat *m = as_mat(obj);
+    if (check_index(I, ie, x, m->rows, "a matrix (rows)", &i))
+      return 1;
+    Value r = val_vec(&I->rt, m->cols);
+    if (r.kind == V_NIL)
+      return oom(I, ie);
+    memcpy(as_vec(r)->v, m->v + i * m->cols, m->cols * sizeof(double));
+    *out = r;
+    return 0;
+  }
+  case V_LIST:
+    if (check_index(I, ie, x, as_list(obj)->n, "a list", &i))
+      return 1;
+    *out = val_copy(as_list(obj)->v[i]);
+    return 0;
+  case V_SCHED: {
+    const Schedule *s = obj.u.p;
+    if (check_index(I, ie, x, s->n, "a schedule", &i))
+      return 1;
+    *out = val_num(s->tau[i]);
+    return 0;
+  }
+  default:
+    return eval_error(I, ie, "cannot index %s", kind_article(obj.kind));
+  }
 }
 
 static int index_once(Interp *I, const Expr *ie, Value obj, Value *out)
@@ -318,6 +359,34 @@ static int call_builtin(Interp *I, const Builtin *b, const Expr *e, const ArgLis
   c.expr = e;
   c.expect = expect;
   int err = bind_args(I, &c, args) || eval_args(I, &c);
+  if (!err)
+    err = b->impl(&c, out);
+  for (int i = 0; i < b->nparams; i++)
+    val_drop(&I->rt, c.arg[i]);
+  return err;
+}
+
+int eval_builtin_values(Interp *I, const Builtin *b, const Expr *e, const Value *slots,
+                        const Expr *const *slot_exprs, Value *out)
+{
+  Call c;
+  memset(&c, 0, sizeof c);
+  c.I = I;
+  c.b = b;
+  c.expr = e;
+  int err = 0;
+  for (int i = 0; i < b->nparams && !err; i++) {
+    if (slots[i].kind == V_NIL) {
+      if (b->params[i].flags & P_REQ)
+        err = eval_error(I, e, "%s() needs its parameter '%s'", b->name, b->params[i].name);
+      continue;
+    }
+    c.arg[i] = val_copy(slots[i]);
+    c.arg_expr[i] = slot_exprs[i] ? slot_exprs[i] : e;
+    if (!(b->params[i].kinds & KS(c.arg[i].kind)))
+      err = eval_error(I, c.arg_expr[i], "parameter '%s' of %s() must not be %s",
+                       b->params[i].name, b->name, kind_article(c.arg[i].kind));
+  }
   if (!err)
     err = b->impl(&c, out);
   for (int i = 0; i < b->nparams; i++)

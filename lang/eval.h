@@ -27,6 +27,19 @@ int eval_error(Interp *I, const Expr *e, const char *fmt, ...)
 int eval_error_at(Interp *I, Pos pos, uint32_t span, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+struct Builtin;
+/* Runs builtin b on already evaluated arguments (slots in parameter order,
+ * V_NIL for absent; borrowed) as the call expression e would: used to fold
+ * constants in per-sample code with exactly the semantics of the top level. */
+int eval_builtin_values(Interp *I, const struct Builtin *b, const Expr *e,
+                        const Value *slots, const Expr *const *slot_exprs, Value *out);
+
+/* [a, b, ...] from evaluated items (borrowed): a vector, matrix or list. */
+int eval_build_list(Interp *I, const Expr *e, Value *items, size_t n, Value *out);
+
+/* obj[x] with the top level's bounds checks and messages (at ie). */
+int eval_index_value(Interp *I, const Expr *ie, Value obj, double x, Value *out);
+
 /* Binary and unary arithmetic on values (borrowed); *out a new reference. */
 int arith_binary(Interp *I, const Expr *at, Op op, Value a, Value b, Value *out);
 int arith_unary(Interp *I, const Expr *at, Op op, Value a, Value *out);

@@ -361,10 +361,18 @@ int exec_stmt(Interp *I, const Stmt *s)
   return 0;
 }
 
+/* --dump-plan runs the definitions only: what prints or computes results
+ * is skipped. */
+static int skipped(const Interp *I, const Stmt *s)
+{
+  return I->dump_plan && (s->kind == S_REPORT || s->kind == S_PRINT || s->kind == S_EXPR ||
+                          s->kind == S_TRAIN || s->kind == S_FOR);
+}
+
 int exec_program(Interp *I, const Program *p)
 {
   for (int i = 0; i < p->stmts.n; i++)
-    if (exec_stmt(I, p->stmts.v[i]))
+    if (!skipped(I, p->stmts.v[i]) && exec_stmt(I, p->stmts.v[i]))
       return 1;
   return 0;
 }

@@ -210,23 +210,27 @@ static int schedule_fields(Interp *I, const Expr *e, Value obj, const char *name
   return no_field(I, e, obj, name);
 }
 
+int field_of(Interp *I, const Expr *e, Value obj, Value *out)
+{
+  const char *name = e->u.field.name;
+  switch (obj.kind) {
+  case V_RESULT: return result_fields(I, e, obj.u.p, name, out);
+  case V_ROUTER: return router_fields(I, e, obj, name, out);
+  case V_LAW: return law_fields(I, e, obj, name, out);
+  case V_MODEL: return model_fields(I, e, obj, name, out);
+  case V_EXPERT: return expert_fields(I, e, obj, name, out);
+  case V_TARGET: return target_fields(I, e, obj, name, out);
+  case V_SCHED: return schedule_fields(I, e, obj, name, out);
+  default: return no_field(I, e, obj, name);
+  }
+}
+
 int eval_field(Interp *I, const Expr *e, Value *out)
 {
   Value obj;
   if (eval_expr(I, e->u.field.obj, V_NIL, &obj))
     return 1;
-  const char *name = e->u.field.name;
-  int err;
-  switch (obj.kind) {
-  case V_RESULT: err = result_fields(I, e, obj.u.p, name, out); break;
-  case V_ROUTER: err = router_fields(I, e, obj, name, out); break;
-  case V_LAW: err = law_fields(I, e, obj, name, out); break;
-  case V_MODEL: err = model_fields(I, e, obj, name, out); break;
-  case V_EXPERT: err = expert_fields(I, e, obj, name, out); break;
-  case V_TARGET: err = target_fields(I, e, obj, name, out); break;
-  case V_SCHED: err = schedule_fields(I, e, obj, name, out); break;
-  default: err = no_field(I, e, obj, name); break;
-  }
+  int err = field_of(I, e, obj, out);
   val_drop(&I->rt, obj);
   return err;
 }

@@ -71,6 +71,7 @@ typedef struct Interp {
   const Stmt *decl;      /* the declaration being evaluated (names objects in messages) */
   volatile int interrupt;
   int repl;              /* names may be redefined */
+  int dump_plan;         /* print the VM code of each per-sample declaration */
 } Interp;
 
 /* Sets up a state with the default allocator and settings; output to the

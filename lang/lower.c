@@ -1,13 +1,1342 @@
 /*
  * lower.c — per-sample bodies to block VM code (see lower.h).
+ *
+ * Lowering is a symbolic evaluation of the body.  A value is either a
+ * constant (a Value, folded with exactly the top-level semantics: the same
+ * arithmetic and the same builtin implementations) or a per-sample value: a
+ * list of operands, one per component (a column of the input block, a
+ * temporary, or a constant).  Operations on per-sample values emit VM
+ * instructions; `fn` calls are inlined; other experts and routers called in
+ * a body become VM calls.
+ *
+ * The input dimension: a declaration is first lowered in "probe" mode, with
+ * x of unknown length, to learn what the body needs: a fixed dimension (W @ x
+ * fixes it to W's columns), or only a minimum (x[4] needs at least 5), or the
+ * dimension itself (sum(x)).  A fixed dimension gives a fixed program; the
+ * others give a generic function compiled per dimension on demand (cached),
+ * from the names the body used as they were when it was declared.
  */
 #include "lower.h"
 
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../runtime/model.h"
+#include "../runtime/vm.h"
+#include "builtins.h"
 #include "eval.h"
+#include "fields.h"
+
+#define MAX_INLINE 64
+#define GEMM_MIN 64          /* K·m above which W @ x is one GEMM */
+#define PROBE_STOP 2         /* probe mode learned what it needed */
+
+typedef struct LVal {
+  int is_const;
+  Value cv;              /* constant (borrowed from the owned list) */
+  int n;                 /* per-sample components; -1: the whole input of unknown length */
+  int is_vec;
+  VmArg *ops;
+} LVal;
+
+typedef struct Bind {
+  const char *name;
+  LVal v;
+} Bind;
+
+/* What a generic function keeps: its declaration and the names its body
+ * used, captured when it was declared. */
+typedef struct Template {
+  Interp *I;
+  const Stmt *decl;
+  Scope captured;
+  char *what;
+  int is_router;
+} Template;
+
+typedef struct Lower {
+  Interp *I;
+  Template *tpl;
+  VmProg *p;
+  Arena arena;
+  Bind *env;
+  int nenv, capenv;
+  Value *owned;
+  int nowned, capowned;
+  int dim;               /* 0 while probing */
+  int max_index;
+  int constraint;        /* probe: the dimension the body forces */
+  int needs_dim;         /* probe: the body needs the dimension itself */
+  int depth;
+  int quiet;             /* errors to rt->msg (specialising at a query) */
+} Lower;
+
+static int lower(Lower *L, const Expr *e, LVal *out);
+
+/* ------------------------------------------------------------ errors */
+
+static int lerr(Lower *L, const Expr *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int lerr(Lower *L, const Expr *e, const char *fmt, ...)
+{
+  char msg[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (L->quiet) {
+    if (L->I->rt.status == RT_OK)
+      rt_error(&L->I->rt, RT_EINVAL, "%s (in %s at %s:%u:%u)", msg, L->tpl->what,
+               e->pos.src ? e->pos.src->name : "?", e->pos.line, e->pos.col);
+  } else {
+    diag_error(&L->I->diags, e->pos, e->len, "%s", msg);
+  }
+  return 1;
+}
+
+static int oom(Lower *L, const Expr *e) { return lerr(L, e, "out of memory"); }
+
+/* Probe mode stops at the first use of the whole input whose length matters:
+ * either the other operand fixes the dimension, or the body needs it. */
+static int need_dim(Lower *L, int fixed_by)
+{
+  if (fixed_by > 0 && !L->constraint)
+    L->constraint = fixed_by;
+  else if (fixed_by <= 0)
+    L->needs_dim = 1;
+  return PROBE_STOP;
+}
+
+/* ------------------------------------------------------------ values */
+
+static LVal lconst(Lower *L, Value v)
+{
+  LVal r = {1, v, 0, 0, NULL};
+  if (L->nowned == L->capowned) {
+    int cap = L->capowned ? L->capowned * 2 : 16;
+    Value *o = rt_realloc(&L->I->rt, L->owned, (size_t)cap * sizeof *o);
+    if (!o) {
+      val_drop(&L->I->rt, v);
+      r.cv = val_nil();
+      return r;
+    }
+    L->owned = o;
+    L->capowned = cap;
+  }
+  L->owned[L->nowned++] = v;
+  return r;
+}
+
+static LVal lcols(Lower *L, int n, int is_vec)
+{
+  LVal r = {0, {V_NIL, {0}}, n, is_vec, NULL};
+  if (n > 0)
+    r.ops = arena_alloc(&L->arena, (size_t)n * sizeof *r.ops);
+  return r;
+}
+
+static VmArg kconst(double k)
+{
+  VmArg a = {VM_CONST, 0, k};
+  return a;
+}
+
+/* The components of a value: a number is one constant, a vector n of them,
+ * a per-sample value its operands.  *n < 0 for the unknown-length input. */
+static int components(Lower *L, const Expr *e, LVal v, int *n, VmArg **ops)
+{
+  *n = 0;
+  *ops = NULL;
+  if (!v.is_const) {
+    *n = v.n;
+    *ops = v.ops;
+    return 0;
+  }
+  if (v.cv.kind == V_NUM) {
+    *n = 1;
+    *ops = arena_alloc(&L->arena, sizeof **ops);
+    if (!*ops)
+      return oom(L, e);
+    (*ops)[0] = kconst(v.cv.u.num);
+    return 0;
+  }
+  if (v.cv.kind == V_BOOL) {
+    *n = 1;
+    *ops = arena_alloc(&L->arena, sizeof **ops);
+    if (!*ops)
+      return oom(L, e);
+    (*ops)[0] = kconst(v.cv.u.b);
+    return 0;
+  }
+  if (v.cv.kind == V_VEC) {
+    *n = (int)as_vec(v.cv)->n;
+    *ops = arena_alloc(&L->arena, (size_t)(*n ? *n : 1) * sizeof **ops);
+    if (!*ops)
+      return oom(L, e);
+    for (int i = 0; i < *n; i++)
+      (*ops)[i] = kconst(as_vec(v.cv)->v[i]);
+    return 0;
+  }
+  return lerr(L, e, "%s cannot be used as a per-sample number or vector",
+              kind_article(v.cv.kind));
+}
+
+static VmArg emit(Lower *L, VmOp op, VmArg a, VmArg b, double k)
+{
+  VmIns ins;
+  memset(&ins, 0, sizeof ins);
+  ins.op = (uint8_t)op;
+  ins.dst = vm_temp(L->p);
+  ins.a = a;
+  ins.b = b;
+  ins.k = k;
+  if (vm_emit(&L->I->rt, L->p, &ins))
+    L->arena.failed = 1;
+  VmArg r = {VM_TEMP, ins.dst, 0};
+  return r;
+}
+
+/* Folds an operation on two constants the way the kernel would compute it. */
+static int fold(VmOp op, double x, double y, double *z)
+{
+  switch (op) {
+  case VM_ADD: *z = x + y; return 1;
+  case VM_SUB: *z = x - y; return 1;
+  case VM_MUL: *z = x * y; return 1;
+  case VM_DIV: *z = x / y; return isfinite(*z);
+  case VM_MIN: *z = x < y ? x : y; return 1;
+  case VM_MAX: *z = x > y ? x : y; return 1;
+  case VM_NEG: *z = -x; return 1;
+  default: return 0;
+  }
+}
+
+static VmArg op2(Lower *L, VmOp op, VmArg a, VmArg b)
+{
+  double z;
+  if (a.space == VM_CONST && b.space == VM_CONST && fold(op, a.k, b.k, &z))
+    return kconst(z);
+  /* x + 0, x * 1: no instruction. */
+  if ((op == VM_ADD && b.space == VM_CONST && b.k == 0) ||
+      ((op == VM_MUL || op == VM_DIV) && b.space == VM_CONST && b.k == 1))
+    return a;
+  if ((op == VM_ADD && a.space == VM_CONST && a.k == 0) ||
+      (op == VM_MUL && a.space == VM_CONST && a.k == 1))
+    return b;
+  return emit(L, op, a, b, 0);
+}
+
+static VmArg op1(Lower *L, VmOp op, VmArg a)
+{
+  double z;
+  if (a.space == VM_CONST && fold(op, a.k, 0, &z))
+    return kconst(z);
+  return emit(L, op, a, kconst(0), 0);
+}
+
+/* acc + k·x, with the trivial cases folded away. */
+static VmArg axpy(Lower *L, VmArg acc, double k, VmArg x)
+{
+  if (k == 0)
+    return acc;
+  if (x.space == VM_CONST)
+    return op2(L, VM_ADD, acc, kconst(k * x.k));
+  if (acc.space == VM_CONST && acc.k == 0)
+    return k == 1 ? x : op2(L, VM_MUL, kconst(k), x);
+  return emit(L, VM_AXPY, acc, x, k);
+}
+
+/* ------------------------------------------------------------ names */
+
+static Binding *captured(Lower *L, const char *name)
+{
+  return scope_find(&L->tpl->captured, name);
+}
+
+static int lower_name(Lower *L, const Expr *e, LVal *out)
+{
+  for (int i = L->nenv - 1; i >= 0; i--)
+    if (strcmp(L->env[i].name, e->u.name) == 0) {
+      *out = L->env[i].v;
+      return 0;
+    }
+  Binding *b = captured(L, e->u.name);
+  if (b) {
+    *out = lconst(L, val_copy(b->v));
+    return 0;
+  }
+  int n;
+  if (builtin_lookup(e->u.name, &n))
+    return lerr(L, e, "'%s' is a builtin function; call it, as in %s(...)", e->u.name,
+                e->u.name);
+  return lerr(L, e, "unknown name '%s'", e->u.name);
+}
+
+static int bind(Lower *L, const char *name, LVal v)
+{
+  if (L->nenv == L->capenv) {
+    int cap = L->capenv ? L->capenv * 2 : 8;
+    Bind *b = rt_realloc(&L->I->rt, L->env, (size_t)cap * sizeof *b);
+    if (!b)
+      return 1;
+    L->env = b;
+    L->capenv = cap;
+  }
+  L->env[L->nenv++] = (Bind){name, v};
+  return 0;
+}
+
+/* ------------------------------------------------------------ arithmetic */
+
+static VmOp vm_of(Op op)
+{
+  switch (op) {
+  case OP_ADD: return VM_ADD;
+  case OP_SUB: return VM_SUB;
+  case OP_MUL: return VM_MUL;
+  case OP_DIV: return VM_DIV;
+  case OP_POW: return VM_POW;
+  case OP_LT: return VM_LT;
+  case OP_LE: return VM_LE;
+  case OP_GT: return VM_GT;
+  case OP_GE: return VM_GE;
+  case OP_EQ: return VM_EQ;
+  case OP_NE: return VM_NE;
+  case OP_AND: return VM_AND;
+  case OP_OR: return VM_OR;
+  default: return VM_MOV;
+  }
+}
+
+/* x ^ k for a constant k: small integer powers become multiplications and
+ * k = 1/2 a square root; anything else is pow. */
+static VmArg power(Lower *L, VmArg x, VmArg k)
+{
+  if (k.space == VM_CONST) {
+    if (k.k == 0.5)
+      return op1(L, VM_SQRT, x);
+    if (k.k == floor(k.k) && fabs(k.k) <= 8 && k.k != 0) {
+      int m = (int)fabs(k.k);
+      VmArg acc = x, base = x;
+      for (int i = 1; i < m; i++)
+        acc = op2(L, VM_MUL, acc, base);
+      return k.k > 0 ? acc : op2(L, VM_DIV, kconst(1), acc);
+    }
+  }
+  return op2(L, VM_POW, x, k);
+}
+
+static int elementwise(Lower *L, const Expr *e, Op op, LVal a, LVal b, LVal *out)
+{
+  int na, nb;
+  VmArg *oa, *ob;
+  if (a.is_const && a.cv.kind == V_MAT)
+    return lerr(L, e, "a matrix combines with per-sample values only through '@'");
+  if (b.is_const && b.cv.kind == V_MAT)
+    return lerr(L, e, "a matrix combines with per-sample values only through '@'");
+  if (components(L, e, a, &na, &oa) || components(L, e, b, &nb, &ob))
+    return 1;
+  int a_vec = a.is_const ? a.cv.kind == V_VEC : a.is_vec;
+  int b_vec = b.is_const ? b.cv.kind == V_VEC : b.is_vec;
+  if (na < 0 || nb < 0)
+    return need_dim(L, na < 0 && b_vec ? nb : nb < 0 && a_vec ? na : 0);
+  if (a_vec && b_vec && na != nb)
+    return lerr(L, e, "shapes do not match for '%s': vectors of length %d and %d",
+                ast_op_name(op), na, nb);
+  int n = a_vec ? na : nb;
+  *out = lcols(L, n, a_vec || b_vec);
+  if (n && !out->ops)
+    return oom(L, e);
+  for (int i = 0; i < n; i++) {
+    VmArg x = oa[a_vec ? i : 0], y = ob[b_vec ? i : 0];
+    out->ops[i] = op == OP_POW ? power(L, x, y) : op2(L, vm_of(op), x, y);
+  }
+  return 0;
+}
+
+/* Gathers per-sample components into consecutive columns of one space, so
+ * that a GEMM or a call can read them as a block. */
+static int contiguous(Lower *L, const Expr *e, VmArg *ops, int n, VmArg *first)
+{
+  int ok = n > 0 && ops[0].space != VM_CONST;
+  for (int i = 1; ok && i < n; i++)
+    ok = ops[i].space == ops[0].space && ops[i].idx == ops[0].idx + (uint32_t)i;
+  if (ok) {
+    *first = ops[0];
+    return 0;
+  }
+  uint32_t base = L->p->ntemps;
+  L->p->ntemps += (uint32_t)n;
+  for (int i = 0; i < n; i++) {
+    VmIns ins;
+    memset(&ins, 0, sizeof ins);
+    ins.op = VM_MOV;
+    ins.dst = base + (uint32_t)i;
+    ins.a = ops[i];
+    if (vm_emit(&L->I->rt, L->p, &ins))
+      return oom(L, e);
+  }
+  *first = (VmArg){VM_TEMP, base, 0};
+  return 0;
+}
+
+/* out = M x for a constant K×m matrix (row-major) and m per-sample
+ * components: one GEMM when large, else K axpy chains. */
+static int matvec(Lower *L, const Expr *e, const double *M, int K, int m, VmArg *x, LVal *out)
+{
+  *out = lcols(L, K, 1);
+  if (!out->ops)
+    return oom(L, e);
+  int all_cols = 1;
+  for (int j = 0; j < m; j++)
+    all_cols &= x[j].space != VM_CONST;
+  if ((long)K * m > GEMM_MIN && all_cols) {
+    VmIns ins;
+    memset(&ins, 0, sizeof ins);
+    if (contiguous(L, e, x, m, &ins.a))
+      return 1;
+    ins.op = VM_GEMM;
+    ins.rows = (uint32_t)K;
+    ins.cols = (uint32_t)m;
+    ins.mat = vm_matrix(&L->I->rt, L->p, M, (size_t)K, (size_t)m);
+    ins.dst = L->p->ntemps;
+    L->p->ntemps += (uint32_t)K;
+    if (!ins.mat || vm_emit(&L->I->rt, L->p, &ins))
+      return oom(L, e);
+    for (int k = 0; k < K; k++)
+      out->ops[k] = (VmArg){VM_TEMP, ins.dst + (uint32_t)k, 0};
+    return 0;
+  }
+  for (int k = 0; k < K; k++) {
+    VmArg acc = kconst(0);
+    for (int j = 0; j < m; j++)
+      acc = axpy(L, acc, M[(size_t)k * m + j], x[j]);
+    out->ops[k] = acc;
+  }
+  return 0;
+}
+
+static int dot_ops(Lower *L, VmArg *a, VmArg *b, int n, VmArg *out)
+{
+  VmArg acc = kconst(0);
+  for (int i = 0; i < n; i++) {
+    if (a[i].space == VM_CONST)
+      acc = axpy(L, acc, a[i].k, b[i]);
+    else if (b[i].space == VM_CONST)
+      acc = axpy(L, acc, b[i].k, a[i]);
+    else
+      acc = op2(L, VM_ADD, acc, op2(L, VM_MUL, a[i], b[i]));
+  }
+  *out = acc;
+  return 0;
+}
+
+static int matmul(Lower *L, const Expr *e, LVal a, LVal b, LVal *out)
+{
+  if (a.is_const && a.cv.kind == V_MAT) {
+    const VMat *M = as_mat(a.cv);
+    int m;
+    VmArg *x;
+    if (components(L, e, b, &m, &x))
+      return 1;
+    if (m < 0)
+      return need_dim(L, (int)M->cols);
+    if ((size_t)m != M->cols)
+      return lerr(L, e, "cannot multiply a %zu×%zu matrix by a vector of length %d", M->rows,
+                  M->cols, m);
+    return matvec(L, e, M->v, (int)M->rows, m, x, out);
+  }
+  if (b.is_const && b.cv.kind == V_MAT) {
+    /* v M = Mᵀ v */
+    const VMat *M = as_mat(b.cv);
+    int m;
+    VmArg *x;
+    if (components(L, e, a, &m, &x))
+      return 1;
+    if (m < 0)
+      return need_dim(L, (int)M->rows);
+    if ((size_t)m != M->rows)
+      return lerr(L, e, "cannot multiply a vector of length %d by a %zu×%zu matrix", m,
+                  M->rows, M->cols);
+    double *T = arena_alloc(&L->arena, M->rows * M->cols * sizeof *T);
+    if (!T)
+      return oom(L, e);
+    for (size_t i = 0; i < M->rows; i++)
+      for (size_t j = 0; j < M->cols; j++)
+        T[j * M->rows + i] = M->v[i * M->cols + j];
+    return matvec(L, e, T, (int)M->cols, m, x, out);
+  }
+  int na, nb;
+  VmArg *oa, *ob;
+  if (components(L, e, a, &na, &oa) || components(L, e, b, &nb, &ob))
+    return 1;
+  if (na < 0 || nb < 0)
+    return need_dim(L, na < 0 ? nb : na);
+  if (na != nb || !(a.is_const ? a.cv.kind == V_VEC : a.is_vec))
+    return lerr(L, e, "'@' of per-sample values needs two vectors of the same length");
+  *out = lcols(L, 1, 0);
+  if (!out->ops)
+    return oom(L, e);
+  return dot_ops(L, oa, ob, na, &out->ops[0]);
+}
+
+static int scalar_of(Lower *L, const Expr *e, LVal v, VmArg *a, const char *what)
+{
+  int n = 0;
+  VmArg *ops;
+  if (components(L, e, v, &n, &ops))
+    return 1;
+  if (n < 0)
+    return need_dim(L, 0);
+  if (n != 1 || (v.is_const ? v.cv.kind == V_VEC : v.is_vec))
+    return lerr(L, e, "%s needs a number per sample, not a vector", what);
+  *a = ops[0];
+  return 0;
+}
+
+static int lower_binary(Lower *L, const Expr *e, LVal *out)
+{
+  LVal a, b;
+  int st = lower(L, e->u.bin.a, &a);
+  if (st)
+    return st;
+  if ((st = lower(L, e->u.bin.b, &b)))
+    return st;
+  Op op = e->u.bin.op;
+  if (a.is_const && b.is_const) {
+    Value v;
+    if (op == OP_AND || op == OP_OR) {
+      if (a.cv.kind != V_BOOL || b.cv.kind != V_BOOL)
+        return lerr(L, e, "'%s' needs bools", ast_op_name(op));
+      *out = lconst(L, val_bool(op == OP_AND ? a.cv.u.b && b.cv.u.b : a.cv.u.b || b.cv.u.b));
+      return 0;
+    }
+    if (arith_binary(L->I, e, op, a.cv, b.cv, &v))
+      return 1;
+    *out = lconst(L, v);
+    return 0;
+  }
+  if (op == OP_MATMUL)
+    return matmul(L, e, a, b, out);
+  if (op >= OP_EQ && op <= OP_OR) {
+    VmArg x, y;
+    if ((st = scalar_of(L, e->u.bin.a, a, &x, "a comparison")) ||
+        (st = scalar_of(L, e->u.bin.b, b, &y, "a comparison")))
+      return st;
+    *out = lcols(L, 1, 0);
+    if (!out->ops)
+      return oom(L, e);
+    out->ops[0] = op2(L, vm_of(op), x, y);
+    return 0;
+  }
+  return elementwise(L, e, op, a, b, out);
+}
+
+static int lower_unary(Lower *L, const Expr *e, LVal *out)
+{
+  LVal a;
+  int st = lower(L, e->u.un.a, &a);
+  if (st)
+    return st;
+  if (a.is_const) {
+    Value v;
+    if (arith_unary(L->I, e, e->u.un.op, a.cv, &v))
+      return 1;
+    *out = lconst(L, v);
+    return 0;
+  }
+  if (a.n < 0)
+    return need_dim(L, 0);
+  *out = lcols(L, a.n, a.is_vec);
+  if (a.n && !out->ops)
+    return oom(L, e);
+  for (int i = 0; i < a.n; i++)
+    out->ops[i] = op1(L, e->u.un.op == OP_NOT ? VM_NOT : VM_NEG, a.ops[i]);
+  return 0;
+}
+
+/* ------------------------------------------------------------ lists, index */
+
+static int lower_list(Lower *L, const Expr *e, LVal *out)
+{
+  int n = e->u.list.n, all_const = 1, st;
+  LVal *items = arena_alloc(&L->arena, (size_t)(n ? n : 1) * sizeof *items);
+  if (!items)
+    return oom(L, e);
+  for (int i = 0; i < n; i++) {
+    if ((st = lower(L, e->u.list.v[i], &items[i])))
+      return st;
+    all_const &= items[i].is_const;
+  }
+  if (all_const) {
+    /* Fold with the top-level list rules (numbers make a vector, ...). */
+    Value *vals = arena_alloc(&L->arena, (size_t)(n ? n : 1) * sizeof *vals), v;
+    if (!vals)
+      return oom(L, e);
+    for (int i = 0; i < n; i++)
+      vals[i] = items[i].cv;
+    if (eval_build_list(L->I, e, vals, (size_t)n, &v))
+      return L->quiet ? lerr(L, e, "cannot build this list") : 1;
+    *out = lconst(L, v);
+    return 0;
+  }
+  *out = lcols(L, n, 1);
+  if (n && !out->ops)
+    return oom(L, e);
+  for (int i = 0; i < n; i++)
+    if ((st = scalar_of(L, e->u.list.v[i], items[i], &out->ops[i], "an entry of a per-sample vector")))
+      return st;
+  return 0;
+}
+
+static int const_index(Lower *L, const Expr *ie, int len, const char *what, int *out)
+{
+  LVal v;
+  int st = lower(L, ie, &v);
+  if (st)
+    return st;
+  if (!v.is_const || v.cv.kind != V_NUM)
+    return lerr(L, ie, "an index inside %s must be a constant number", L->tpl->what);
+  double x = v.cv.u.num;
+  if (x != floor(x) || x < 0)
+    return lerr(L, ie, "an index must be a whole number >= 0, not %g", x);
+  if (len >= 0 && x >= len)
+    return lerr(L, ie, "index %g is out of bounds for %s of length %d (indices are 0 to %d)",
+                x, what, len, len - 1);
+  *out = (int)x;
+  return 0;
+}
+
+static int lower_index(Lower *L, const Expr *e, LVal *out)
+{
+  LVal obj;
+  int st = lower(L, e->u.index.obj, &obj);
+  if (st)
+    return st;
+  for (int k = 0; k < e->u.index.idx.n; k++) {
+    const Expr *ie = e->u.index.idx.v[k];
+    int i = 0;
+    if (obj.is_const) {
+      /* Constant indexing with the top level's rules and messages. */
+      LVal iv;
+      Value v;
+      if ((st = lower(L, ie, &iv)))
+        return st;
+      if (!iv.is_const || iv.cv.kind != V_NUM)
+        return lerr(L, ie, "an index inside %s must be a constant number", L->tpl->what);
+      if (eval_index_value(L->I, ie, obj.cv, iv.cv.u.num, &v))
+        return L->quiet ? lerr(L, ie, "index out of bounds") : 1;
+      obj = lconst(L, v);
+      continue;
+    }
+    if (!obj.is_vec)
+      return lerr(L, ie, "cannot index a number");
+    if ((st = const_index(L, ie, obj.n, obj.n < 0 || L->dim == 0 ? "x" : "the inputs", &i)))
+      return st;
+    if (obj.n < 0) {     /* the probed input of unknown length */
+      if (i > L->max_index)
+        L->max_index = i;
+      *out = lcols(L, 1, 0);
+      if (!out->ops)
+        return oom(L, e);
+      out->ops[0] = (VmArg){VM_INPUT, (uint32_t)i, 0};
+      obj = *out;
+      continue;
+    }
+    if (obj.ops[0].space == VM_INPUT && (int)obj.ops[obj.n - 1].idx == obj.n - 1 &&
+        i > L->max_index)
+      L->max_index = i;
+    VmArg pick = obj.ops[i];
+    obj = lcols(L, 1, 0);
+    if (!obj.ops)
+      return oom(L, e);
+    obj.ops[0] = pick;
+  }
+  *out = obj;
+  return 0;
+}
+
+static int lower_field(Lower *L, const Expr *e, LVal *out)
+{
+  LVal obj;
+  int st = lower(L, e->u.field.obj, &obj);
+  if (st)
+    return st;
+  if (!obj.is_const)
+    return lerr(L, e, "per-sample values have no fields");
+  Value v;
+  if (field_of(L->I, e, obj.cv, &v))
+    return L->quiet ? lerr(L, e, "no such field") : 1;
+  *out = lconst(L, v);
+  return 0;
+}
+
+/* ------------------------------------------------------------ if */
+
+static int lower_if(Lower *L, const Expr *e, LVal *out)
+{
+  LVal c;
+  int st = lower(L, e->u.cond.c, &c);
+  if (st)
+    return st;
+  if (c.is_const) {
+    if (c.cv.kind != V_BOOL)
+      return lerr(L, e->u.cond.c, "the condition of 'if' must be a bool");
+    return lower(L, c.cv.u.b ? e->u.cond.a : e->u.cond.b, out);
+  }
+  VmArg cond;
+  LVal a, b;
+  if ((st = scalar_of(L, e->u.cond.c, c, &cond, "the condition of 'if'")) ||
+      (st = lower(L, e->u.cond.a, &a)) || (st = lower(L, e->u.cond.b, &b)))
+    return st;
+  int na, nb;
+  VmArg *oa, *ob;
+  if (components(L, e, a, &na, &oa) || components(L, e, b, &nb, &ob))
+    return 1;
+  if (na < 0 || nb < 0)
+    return need_dim(L, na < 0 ? nb : na);
+  if (na != nb)
+    return lerr(L, e, "the two branches of 'if' give %d and %d values per sample", na, nb);
+  *out = lcols(L, na, na > 1 || (a.is_const ? a.cv.kind == V_VEC : a.is_vec));
+  if (na && !out->ops)
+    return oom(L, e);
+  for (int i = 0; i < na; i++) {
+    VmIns ins;
+    memset(&ins, 0, sizeof ins);
+    ins.op = VM_SELECT;
+    ins.dst = vm_temp(L->p);
+    ins.c = cond;
+    ins.a = oa[i];
+    ins.b = ob[i];
+    if (vm_emit(&L->I->rt, L->p, &ins))
+      return oom(L, e);
+    out->ops[i] = (VmArg){VM_TEMP, ins.dst, 0};
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ calls */
+
+static const struct { const char *name; VmOp op; } unary_builtins[] = {
+    {"sin", VM_SIN}, {"cos", VM_COS}, {"tan", VM_TAN}, {"exp", VM_EXP}, {"log", VM_LOG},
+    {"log1p", VM_LOG1P}, {"sqrt", VM_SQRT}, {"abs", VM_ABS}, {"tanh", VM_TANH},
+    {"sigmoid", VM_SIGMOID}, {"softplus", VM_SOFTPLUS}, {"erf", VM_ERF}};
+
+static int map_unary(Lower *L, const Expr *e, VmOp op, LVal a, LVal *out)
+{
+  int n;
+  VmArg *ops;
+  if (components(L, e, a, &n, &ops))
+    return 1;
+  if (n < 0)
+    return need_dim(L, 0);
+  *out = lcols(L, n, a.is_vec);
+  if (n && !out->ops)
+    return oom(L, e);
+  for (int i = 0; i < n; i++)
+    out->ops[i] = op1(L, op, ops[i]);
+  return 0;
+}
+
+/* sum, norm, min/max of one vector, dot, len: reductions over components. */
+static int reduce(Lower *L, const Expr *e, const char *name, LVal *args, int nargs, LVal *out)
+{
+  int n;
+  VmArg *ops, r;
+  if (components(L, e, args[0], &n, &ops))
+    return 1;
+  if (n < 0)
+    return need_dim(L, 0);
+  if (strcmp(name, "len") == 0) {
+    *out = lconst(L, val_num(args[0].is_vec ? n : 1));
+    return 0;
+  }
+  if (strcmp(name, "dot") == 0) {
+    int m;
+    VmArg *o2;
+    if (components(L, e, args[1], &m, &o2))
+      return 1;
+    if (m < 0)
+      return need_dim(L, n);
+    if (m != n)
+      return lerr(L, e, "dot() of vectors of length %d and %d", n, m);
+    dot_ops(L, ops, o2, n, &r);
+  } else if (strcmp(name, "norm") == 0) {
+    dot_ops(L, ops, ops, n, &r);
+    r = op1(L, VM_SQRT, r);
+  } else if (strcmp(name, "sum") == 0) {
+    r = kconst(0);
+    for (int i = 0; i < n; i++)
+      r = op2(L, VM_ADD, r, ops[i]);
+  } else {
+    VmOp op = strcmp(name, "min") == 0 ? VM_MIN : VM_MAX;
+    if (n == 0)
+      return lerr(L, e, "%s() of an empty vector", name);
+    r = ops[0];
+    for (int i = 1; i < n; i++)
+      r = op2(L, op, r, ops[i]);
+  }
+  (void)nargs;
+  *out = lcols(L, 1, 0);
+  if (!out->ops)
+    return oom(L, e);
+  out->ops[0] = r;
+  return 0;
+}
+
+/* min(a, b) and max(a, b) element-wise, with broadcasting (reduce() does
+ * the one-argument forms). */
+static int minmax2(Lower *L, const Expr *e, VmOp op, LVal a, LVal b, LVal *out)
+{
+  int na, nb;
+  VmArg *oa, *ob;
+  if (components(L, e, a, &na, &oa) || components(L, e, b, &nb, &ob))
+    return 1;
+  int a_vec = a.is_const ? a.cv.kind == V_VEC : a.is_vec;
+  int b_vec = b.is_const ? b.cv.kind == V_VEC : b.is_vec;
+  if (na < 0 || nb < 0)
+    return need_dim(L, na < 0 && b_vec ? nb : nb < 0 && a_vec ? na : 0);
+  if (a_vec && b_vec && na != nb)
+    return lerr(L, e, "%s() of vectors of length %d and %d", op == VM_MIN ? "min" : "max",
+                na, nb);
+  int n = a_vec ? na : nb;
+  *out = lcols(L, n, a_vec || b_vec);
+  if (n && !out->ops)
+    return oom(L, e);
+  for (int i = 0; i < n; i++)
+    out->ops[i] = op2(L, op, oa[a_vec ? i : 0], ob[b_vec ? i : 0]);
+  return 0;
+}
+
+static int call_math(Lower *L, const Expr *e, const Builtin *b, LVal *args, int nargs,
+                     LVal *out)
+{
+  for (size_t k = 0; k < sizeof unary_builtins / sizeof unary_builtins[0]; k++)
+    if (strcmp(b->name, unary_builtins[k].name) == 0)
+      return map_unary(L, e, unary_builtins[k].op, args[0], out);
+  if ((strcmp(b->name, "min") == 0 || strcmp(b->name, "max") == 0) && nargs == 2)
+    return minmax2(L, e, b->name[1] == 'i' ? VM_MIN : VM_MAX, args[0], args[1], out);
+  const char *red[] = {"sum", "norm", "min", "max", "dot", "len"};
+  for (size_t k = 0; k < sizeof red / sizeof red[0]; k++)
+    if (strcmp(b->name, red[k]) == 0)
+      return reduce(L, e, b->name, args, nargs, out);
+  return lerr(L, e, "%s() needs constant arguments inside %s", b->name, L->tpl->what);
+}
+
+/* Binds call arguments to a builtin's parameter slots (positional, then by
+ * name); the checker has already reported unknown names. */
+static int builtin_slots(Lower *L, const Expr *e, const Builtin *b, const Expr **slots)
+{
+  int pos = 0;
+  for (int k = 0; k < e->u.call.args.n; k++) {
+    const Arg *a = &e->u.call.args.v[k];
+    int slot = a->name ? builtin_param(b, a->name) : pos++;
+    if (slot < 0 || slot >= b->nparams)
+      return lerr(L, a->value, "bad argument to %s()", b->name);
+    slots[slot] = a->value;
+  }
+  return 0;
+}
+
+static int call_builtin(Lower *L, const Expr *e, const Builtin *b, LVal *out)
+{
+  const Expr *slots[MAX_PARAMS] = {0};
+  LVal args[MAX_PARAMS];
+  int st, nargs = 0, all_const = 1;
+  if (builtin_slots(L, e, b, slots))
+    return 1;
+  for (int i = 0; i < b->nparams; i++) {
+    if (!slots[i])
+      continue;
+    if ((st = lower(L, slots[i], &args[i])))
+      return st;
+    all_const &= args[i].is_const;
+    nargs = i + 1;
+  }
+  if (all_const) {
+    Value vals[MAX_PARAMS];
+    for (int i = 0; i < b->nparams; i++)
+      vals[i] = slots[i] ? args[i].cv : val_nil();
+    Value v;
+    if (eval_builtin_values(L->I, b, e, vals, slots, &v))
+      return L->quiet ? lerr(L, e, "%s() failed", b->name) : 1;
+    *out = lconst(L, v);
+    return 0;
+  }
+  return call_math(L, e, b, args, nargs, out);
+}
+
+/* A user fn: its body is lowered in place with the parameters bound to the
+ * argument values (no call at run time). */
+static int inline_fn(Lower *L, const Expr *e, const Stmt *def, LVal *out)
+{
+  if (e->u.call.args.n != def->params.n)
+    return lerr(L, e, "%s() takes %d argument%s but %d %s given", def->name, def->params.n,
+                def->params.n == 1 ? "" : "s", e->u.call.args.n,
+                e->u.call.args.n == 1 ? "was" : "were");
+  if (L->depth >= MAX_INLINE)
+    return lerr(L, e, "%s() calls itself too deeply to run per sample (recursion is only "
+                "possible outside per-sample code)", def->name);
+  LVal *args = arena_alloc(&L->arena, (size_t)(def->params.n ? def->params.n : 1) * sizeof *args);
+  if (!args)
+    return oom(L, e);
+  int st;
+  for (int i = 0; i < def->params.n; i++)
+    if ((st = lower(L, e->u.call.args.v[i].value, &args[i])))
+      return st;
+  int mark = L->nenv;
+  for (int i = 0; i < def->params.n; i++)
+    if (bind(L, def->params.v[i].name, args[i]))
+      return oom(L, e);
+  L->depth++;
+  st = lower(L, def->value, out);
+  L->depth--;
+  L->nenv = mark;
+  return st;
+}
+
+/* An expert, router or target called in a body: affine and linear ones are
+ * expanded; expression ones become a VM call of their block function. */
+static int call_object(Lower *L, const Expr *e, Value obj, LVal *out)
+{
+  if (e->u.call.args.n != 1)
+    return lerr(L, e, "%s takes one argument (x)", kind_article(obj.kind));
+  LVal a;
+  int st = lower(L, e->u.call.args.v[0].value, &a), m;
+  VmArg *x;
+  if (st)
+    return st;
+  if (components(L, e, a, &m, &x))
+    return 1;
+  if (m < 0)
+    return need_dim(L, 0);
+  if (obj.kind == V_EXPERT && ((Expert *)obj.u.p)->kind == EXPERT_AFFINE) {
+    const Expert *ex = obj.u.p;
+    if (ex->dim != m)
+      return lerr(L, e, "this affine expert takes %d inputs, not %d", ex->dim, m);
+    LVal r;
+    if (matvec(L, e, ex->beta, 1, m, x, &r))
+      return 1;
+    r.is_vec = 0;
+    r.ops[0] = op2(L, VM_ADD, r.ops[0], kconst(ex->c));
+    *out = r;
+    return 0;
+  }
+  if (obj.kind == V_ROUTER && ((Router *)obj.u.p)->kind == ROUTER_LINEAR) {
+    const Router *r = obj.u.p;
+    if (r->dim != m)
+      return lerr(L, e, "this router takes %d inputs, not %d", r->dim, m);
+    if (matvec(L, e, r->W, r->K, m, x, out))
+      return 1;
+    for (int k = 0; k < r->K; k++)
+      out->ops[k] = op2(L, VM_ADD, out->ops[k], kconst(r->b[k]));
+    return 0;
+  }
+  BlockFn *fn = obj.kind == V_EXPERT   ? ((Expert *)obj.u.p)->fn
+                : obj.kind == V_ROUTER ? ((Router *)obj.u.p)->fn
+                : obj.kind == V_TARGET ? ((Target *)obj.u.p)->fn
+                                       : NULL;
+  if (!fn)
+    return lerr(L, e, "%s cannot be called per sample", kind_article(obj.kind));
+  BlockFn *at;
+  if (blockfn_at_dim(&L->I->rt, fn, m, &at)) {
+    int r = lerr(L, e, "%s", L->I->rt.msg);
+    rt_clear(&L->I->rt);
+    return r;
+  }
+  VmIns ins;
+  memset(&ins, 0, sizeof ins);
+  ins.op = VM_CALL;
+  ins.fn = at;
+  st = contiguous(L, e, x, m, &ins.a);
+  ins.dst = L->p->ntemps;
+  L->p->ntemps += (uint32_t)at->out_dim;
+  if (!st && vm_emit(&L->I->rt, L->p, &ins))
+    st = oom(L, e);
+  *out = lcols(L, at->out_dim, at->out_dim > 1);
+  for (int k = 0; !st && k < at->out_dim; k++)
+    out->ops[k] = (VmArg){VM_TEMP, ins.dst + (uint32_t)k, 0};
+  blockfn_unref(&L->I->rt, at);
+  return st;
+}
+
+static int lower_call(Lower *L, const Expr *e, LVal *out)
+{
+  const Expr *fn = e->u.call.fn;
+  if (fn->kind != E_NAME)
+    return lerr(L, fn, "only named functions can be called");
+  for (int i = L->nenv - 1; i >= 0; i--)
+    if (strcmp(L->env[i].name, fn->u.name) == 0)
+      return lerr(L, fn, "'%s' is a value, not a function", fn->u.name);
+  Binding *b = captured(L, fn->u.name);
+  if (b && b->v.kind == V_FUNC)
+    return inline_fn(L, e, as_func(b->v)->def, out);
+  if (b && (b->v.kind == V_EXPERT || b->v.kind == V_ROUTER || b->v.kind == V_TARGET))
+    return call_object(L, e, b->v, out);
+  if (b)
+    return lerr(L, fn, "'%s' is %s, not a function", fn->u.name, kind_article(b->v.kind));
+  const Builtin *bi = builtin_choose(fn->u.name, V_NIL, &e->u.call.args);
+  if (!bi)
+    return lerr(L, fn, "unknown name '%s'", fn->u.name);
+  return call_builtin(L, e, bi, out);
+}
+
+static int lower(Lower *L, const Expr *e, LVal *out)
+{
+  if (!e)
+    return 1;
+  switch (e->kind) {
+  case E_NUM: *out = lconst(L, val_num(e->u.num)); return 0;
+  case E_BOOL: *out = lconst(L, val_bool(e->u.boolean)); return 0;
+  case E_STR: return lerr(L, e, "strings cannot be used inside %s", L->tpl->what);
+  case E_NAME: return lower_name(L, e, out);
+  case E_LIST: return lower_list(L, e, out);
+  case E_CALL: return lower_call(L, e, out);
+  case E_INDEX: return lower_index(L, e, out);
+  case E_FIELD: return lower_field(L, e, out);
+  case E_UNARY: return lower_unary(L, e, out);
+  case E_BINARY: return lower_binary(L, e, out);
+  case E_IF: return lower_if(L, e, out);
+  }
+  return lerr(L, e, "cannot lower this expression");
+}
+
+/* ------------------------------------------------------------ capture */
+
+static void capture_expr(Interp *I, Template *t, const Expr *e, const ParamList *bound);
+
+static int is_bound(const ParamList *p, const char *name)
+{
+  for (int i = 0; p && i < p->n; i++)
+    if (strcmp(p->v[i].name, name) == 0)
+      return 1;
+  return 0;
+}
+
+/* Copies the value of a free name into the template (once), and follows
+ * the bodies of functions it names. */
+static void capture_name(Interp *I, Template *t, const char *name, const ParamList *bound)
+{
+  if (is_bound(bound, name) || scope_find(&t->captured, name))
+    return;
+  Binding *b = interp_lookup(I, name);
+  if (!b)
+    return;
+  scope_bind(I, &t->captured, name, val_copy(b->v), b->pos);
+  if (b->v.kind == V_FUNC && as_func(b->v)->def)
+    capture_expr(I, t, as_func(b->v)->def->value, &as_func(b->v)->def->params);
+}
+
+static void capture_expr(Interp *I, Template *t, const Expr *e, const ParamList *bound)
+{
+  if (!e)
+    return;
+  switch (e->kind) {
+  case E_NAME: capture_name(I, t, e->u.name, bound); break;
+  case E_LIST:
+    for (int i = 0; i < e->u.list.n; i++)
+      capture_expr(I, t, e->u.list.v[i], bound);
+    break;
+  case E_CALL:
+    capture_expr(I, t, e->u.call.fn, bound);
+    for (int i = 0; i < e->u.call.args.n; i++)
+      capture_expr(I, t, e->u.call.args.v[i].value, bound);
+    break;
+  case E_INDEX:
+    capture_expr(I, t, e->u.index.obj, bound);
+    for (int i = 0; i < e->u.index.idx.n; i++)
+      capture_expr(I, t, e->u.index.idx.v[i], bound);
+    break;
+  case E_FIELD: capture_expr(I, t, e->u.field.obj, bound); break;
+  case E_UNARY: capture_expr(I, t, e->u.un.a, bound); break;
+  case E_BINARY:
+    capture_expr(I, t, e->u.bin.a, bound);
+    capture_expr(I, t, e->u.bin.b, bound);
+    break;
+  case E_IF:
+    capture_expr(I, t, e->u.cond.c, bound);
+    capture_expr(I, t, e->u.cond.a, bound);
+    capture_expr(I, t, e->u.cond.b, bound);
+    break;
+  default: break;
+  }
+}
+
+/* ------------------------------------------------------------ compiling */
+
+static void lower_free(Lower *L)
+{
+  for (int i = 0; i < L->nowned; i++)
+    val_drop(&L->I->rt, L->owned[i]);
+  rt_free(&L->I->rt, L->owned);
+  rt_free(&L->I->rt, L->env);
+  arena_free(&L->arena);
+  vm_free(&L->I->rt, L->p);
+}
+
+/* Lowers the template's body for inputs of dimension dim (0: probe).
+ * Returns 0 with *prog set, 1 after an error, PROBE_STOP from a probe. */
+static int compile(Template *t, int dim, int quiet, Lower *L, VmProg **prog)
+{
+  Interp *I = t->I;
+  const Stmt *s = t->decl;
+  memset(L, 0, sizeof *L);
+  L->I = I;
+  L->tpl = t;
+  L->dim = dim;
+  L->max_index = -1;
+  L->quiet = quiet;
+  arena_init(&L->arena, &I->rt);
+  L->p = vm_new(&I->rt, t->what, dim);
+  /* x is a vector of dim inputs; a schedule's t is one number per step. */
+  int scalar = s->decl == D_SCHEDULE;
+  LVal x = lcols(L, dim > 0 ? dim : -1, !scalar);
+  for (int j = 0; j < dim && x.ops; j++)
+    x.ops[j] = (VmArg){VM_INPUT, (uint32_t)j, 0};
+  if (!L->p || (dim > 0 && !x.ops) || bind(L, s->params.v[0].name, x))
+    return lerr(L, s->value, "out of memory");
+  LVal r;
+  int st = lower(L, s->value, &r);
+  if (!st && L->arena.failed)
+    st = lerr(L, s->value, "out of memory");
+  if (st)
+    return st;
+  int n;
+  VmArg *ops;
+  if (components(L, s->value, r, &n, &ops))
+    return 1;
+  if (n < 0)
+    return need_dim(L, 0);
+  int vec = r.is_const ? r.cv.kind == V_VEC : r.is_vec;
+  if (!t->is_router && (n != 1 || vec))
+    return lerr(L, s->value, "%s must give one number per sample, but its body gives a vector "
+                "of %d", t->what, n);
+  if (t->is_router && (!vec || n < 2))
+    return lerr(L, s->value, "router %s must give a vector of K >= 2 logits per sample%s",
+                s->name, vec ? "" : ", not a number");
+  if (vm_set_outputs(&I->rt, L->p, ops, n))
+    return lerr(L, s->value, "out of memory");
+  *prog = L->p;
+  L->p = NULL;
+  return 0;
+}
+
+static RtStatus specialize(Rt *rt, const BlockFn *generic, int dim, BlockFn **out)
+{
+  Template *t = generic->ctx;
+  Lower L;
+  VmProg *p = NULL;
+  rt_clear(rt);
+  int st = compile(t, dim, 1, &L, &p);
+  lower_free(&L);
+  if (st)
+    return rt->status ? rt->status : rt_error(rt, RT_EINVAL, "%s cannot take inputs of "
+                                               "dimension %d", t->what, dim);
+  *out = vm_blockfn(rt, p);
+  return *out ? RT_OK : RT_ENOMEM;
+}
+
+static void template_free(Rt *rt, void *ctx)
+{
+  Template *t = ctx;
+  scope_free(t->I, &t->captured);
+  rt_free(rt, t->what);
+  rt_free(rt, t);
+}
+
+/* The dimension the body needs: fixed (W @ x fixes it), or only a minimum
+ * (x[4] needs 5).  Returns 1 after an error in the body. */
+static int probe(Template *t, int *fixed, int *min_dim)
+{
+  Lower L;
+  VmProg *p = NULL;
+  int st = compile(t, 0, 0, &L, &p);
+  *fixed = L.constraint;
+  *min_dim = L.max_index + 1 > 1 ? L.max_index + 1 : 1;
+  lower_free(&L);
+  vm_free(&t->I->rt, p);
+  return st == 1;
+}
+
+/* A block function for the declaration: fixed when the body fixes the
+ * dimension, else generic (compiled now for its smallest dimension, to
+ * report errors early, and later for each dimension a query asks for). */
+static BlockFn *build_fn(Interp *I, Template *t, int *err, int *owns_template)
+{
+  int fixed, min_dim;
+  *owns_template = 0;
+  if (t->decl->decl == D_SCHEDULE) {
+    fixed = 1;                /* t is one number per step */
+    *err = 0;
+  } else {
+    *err = probe(t, &fixed, &min_dim);
+  }
+  if (*err)
+    return NULL;
+  Lower L;
+  VmProg *p = NULL;
+  *err = compile(t, fixed ? fixed : min_dim, 0, &L, &p) != 0;
+  lower_free(&L);
+  if (*err)
+    return NULL;
+  if (fixed) {
+    BlockFn *f = vm_blockfn(&I->rt, p);
+    *err = !f;
+    return f;
+  }
+  /* Generic: the program just built serves dimension min_dim from the cache. */
+  BlockFn *first = vm_blockfn(&I->rt, p);
+  BlockFn *g = NULL;
+  *owns_template = first != NULL;   /* blockfn_new frees t even when it fails */
+  if (first)
+    g = blockfn_new(&I->rt, t->what, -1, first->out_dim, t, template_free);
+  if (!g) {
+    blockfn_unref(&I->rt, first);
+    *err = 1;
+    return NULL;
+  }
+  g->min_dim = min_dim;
+  g->specialize = specialize;
+  g->cache[0].dim = min_dim;
+  g->cache[0].fn = first;
+  g->ncache = 1;
+  return g;
+}
+
+static Template *template_new(Interp *I, const Stmt *s)
+{
+  Template *t = rt_calloc(&I->rt, 1, sizeof *t);
+  if (!t)
+    return NULL;
+  t->I = I;
+  t->decl = s;
+  t->is_router = s->decl == D_ROUTER;
+  StrBuf b;
+  sb_init(&b, &I->rt);
+  sb_printf(&b, "%s %s", ast_decl_name(s->decl), s->name);
+  t->what = sb_take(&b);
+  capture_expr(I, t, s->value, &s->params);
+  return t;
+}
+
+/* ------------------------------------------------------------ schedules */
+
+/* `schedule A(t) = ... with steps = N`: the body runs on the VM over the
+ * block t = 0, 1, ..., N-1. */
+static int schedule_values(Interp *I, const Stmt *s, BlockFn *f, Value *out)
+{
+  double steps;
+  if (eval_number(I, s->opts.v[0].value, &steps))
+    return 1;
+  if (steps != floor(steps) || steps < 1 || steps > 1e8)
+    return eval_error(I, s->opts.v[0].value, "steps must be a whole number from 1 to "
+                      "100000000, not %g", steps);
+  size_t n = (size_t)steps;
+  Rt *rt = &I->rt;
+  double *t = rt_array(rt, n, sizeof *t), *tau = rt_array(rt, n, sizeof *tau);
+  double *scratch = rt_array(rt, blockfn_scratch(f, n) + 1, sizeof *scratch);
+  int err = !t || !tau || !scratch;
+  BlockErr be = {0};
+  for (size_t i = 0; !err && i < n; i++)
+    t[i] = (double)i;
+  if (!err && f->eval(f, n, t, n, tau, n, scratch, &be))
+    err = eval_error(I, s->value, "%s", be.msg);
+  Schedule *sc;
+  if (!err && schedule_new(rt, tau, n, &sc)) {
+    err = eval_error(I, s->value, "%s", rt->msg);
+    rt_clear(rt);
+  } else if (!err) {
+    *out = val_obj(V_SCHED, sc);
+  }
+  rt_free(rt, t);
+  rt_free(rt, tau);
+  rt_free(rt, scratch);
+  return err;
+}
+
+/* ------------------------------------------------------------ declarations */
+
+static int wrap(Interp *I, const Stmt *s, BlockFn *f, Value *out)
+{
+  Rt *rt = &I->rt;
+  RtStatus st = RT_OK;
+  double noise = 0;
+  if (s->noise && eval_number(I, s->noise, &noise))
+    return 1;
+  switch (s->decl) {
+  case D_EXPERT: {
+    Expert *e;
+    if (!(st = expert_fn(rt, f, &e)))
+      *out = val_obj(V_EXPERT, e);
+    break;
+  }
+  case D_TARGET: {
+    Target *t;
+    if (!(st = target_fn(rt, f, noise, &t)))
+      *out = val_obj(V_TARGET, t);
+    else
+      return eval_error(I, s->noise ? s->noise : s->value, "%s", rt->msg) + (rt_clear(rt), 0);
+    break;
+  }
+  case D_ROUTER: {
+    Router *r;
+    if (!(st = router_fn(rt, f, &r)))
+      *out = val_obj(V_ROUTER, r);
+    break;
+  }
+  case D_SCHEDULE:
+    return schedule_values(I, s, f, out);
+  default:
+    return eval_error_at(I, s->pos, 1, "a %s cannot be written as an expression in %s",
+                         ast_decl_name(s->decl), s->params.v[0].name);
+  }
+  if (st) {
+    eval_error(I, s->value, "%s", rt->msg);
+    rt_clear(rt);
+    return 1;
+  }
+  return 0;
+}
 
 int lower_decl(Interp *I, const Stmt *s, Value *out)
 {
   *out = val_nil();
-  return eval_error_at(I, s->pos, 1, "expression %ss are not available yet in this build",
-                       ast_decl_name(s->decl));
+  if (s->params.n != 1)
+    return eval_error_at(I, s->pos, 1, "%s %s takes exactly one parameter", ast_decl_name(s->decl),
+                         s->name);
+  if (s->decl == D_LAW || s->decl == D_MODEL)
+    return eval_error_at(I, s->pos, 1, "a %s cannot be written as an expression in %s; build "
+                         "it with a constructor", ast_decl_name(s->decl), s->params.v[0].name);
+  Template *t = template_new(I, s);
+  if (!t)
+    return eval_error_at(I, s->pos, 1, "out of memory");
+  int err, owned;
+  BlockFn *f = build_fn(I, t, &err, &owned);
+  if (!owned)
+    template_free(&I->rt, t);     /* a fixed program does not need it */
+  if (err || !f)
+    return err ? 1 : eval_error_at(I, s->pos, 1, "out of memory");
+  if (I->dump_plan)
+    lower_dump(I, f);
+  err = wrap(I, s, f, out);
+  blockfn_unref(&I->rt, f);
+  return err;
+}
+
+void lower_dump(Interp *I, BlockFn *f)
+{
+  StrBuf b;
+  sb_init(&b, &I->rt);
+  if (f->in_dim < 0) {
+    sb_printf(&b, "# %s takes inputs of any dimension >= %d; compiled for %d:\n", f->name,
+              f->min_dim, f->cache[0].dim);
+    f = f->cache[0].fn;
+  }
+  vm_dump(&b, f->ctx);
+  if (!b.failed)
+    interp_print(I, sb_str(&b), b.len);
+  sb_free(&b);
 }

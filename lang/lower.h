@@ -12,4 +12,8 @@
  * new reference.  0 on success, 1 after reporting an error. */
 int lower_decl(Interp *I, const Stmt *s, Value *out);
 
+struct BlockFn;
+/* Writes the VM listing of a compiled declaration (--dump-plan). */
+void lower_dump(Interp *I, struct BlockFn *f);
+
 #endif

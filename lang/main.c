@@ -41,6 +41,8 @@ static void usage(FILE *f)
         "  -e, --eval TEXT     run TEXT as a script\n"
         "      --check         parse and check only; report every error\n"
         "      --dump-ast      print the syntax tree instead of running\n"
+        "      --dump-plan     run the definitions only, printing the block-VM code of\n"
+        "                      each expert, router, target and schedule expression\n"
         "  -f, --format FMT    text (default), json (one object per report per line) or csv\n"
         "      --samples N     Monte Carlo samples (overrides 'set samples')\n"
         "      --seed S        random seed (overrides 'set seed')\n"
@@ -81,6 +83,7 @@ static int apply_option(Interp *I, Options *o, int c, const char *arg)
   case 'e': o->eval = arg; return -1;
   case 'C': o->check = 1; return -1;
   case 'A': o->dump_ast = 1; return -1;
+  case 'P': I->dump_plan = 1; return -1;
   case 'q': I->quiet = 1; return -1;
   case 'F': I->no_ffi = 1; return -1;
   case 'f':
@@ -147,7 +150,8 @@ static int run(Interp *I, int argc, char **argv)
 {
   static const struct option longs[] = {
       {"eval", required_argument, 0, 'e'}, {"check", no_argument, 0, 'C'},
-      {"dump-ast", no_argument, 0, 'A'},   {"format", required_argument, 0, 'f'},
+      {"dump-ast", no_argument, 0, 'A'},   {"dump-plan", no_argument, 0, 'P'},
+      {"format", required_argument, 0, 'f'},
       {"samples", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
       {"threads", required_argument, 0, 'j'}, {"no-ffi", no_argument, 0, 'F'},
       {"quiet", no_argument, 0, 'q'},       {"version", no_argument, 0, 'V'},

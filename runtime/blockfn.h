@@ -24,15 +24,25 @@ typedef struct BlockErr {
 
 typedef struct BlockFn BlockFn;
 
+/* Compiles a generic function for inputs of dimension dim (lang/lower.c
+ * provides it for expressions); the message of a failure names why. */
+typedef RtStatus (*BlockSpecializeFn)(Rt *rt, const BlockFn *generic, int dim, BlockFn **out);
+
+#define BLOCKFN_CACHE 8
+
 struct BlockFn {
   int refs;
-  int in_dim, out_dim;
+  int in_dim, out_dim;   /* in_dim -1: generic, compiled per dimension */
+  int min_dim;           /* generic: the smallest dimension it accepts */
   char *name;                               /* for messages: "expert f" */
   RtStatus (*eval)(const BlockFn *f, size_t n, const double *x, size_t ldx, double *y,
                    size_t ldy, double *scratch, BlockErr *err);
   size_t (*scratch_doubles)(const BlockFn *f, size_t n);
   void *ctx;
   void (*free_ctx)(Rt *rt, void *ctx);
+  BlockSpecializeFn specialize;             /* generic functions only */
+  int ncache;
+  struct { int dim; BlockFn *fn; } cache[BLOCKFN_CACHE];
 };
 
 /* A new function object with one reference; takes ownership of ctx (freed
@@ -43,6 +53,11 @@ BlockFn *blockfn_ref(BlockFn *f);
 void blockfn_unref(Rt *rt, BlockFn *f);     /* accepts NULL */
 
 size_t blockfn_scratch(const BlockFn *f, size_t n);
+
+/* f itself (a new reference) when it takes inputs of dimension dim, or its
+ * compilation for dim (cached in f).  RT_EINVAL when f has a fixed other
+ * dimension or cannot take dim. */
+RtStatus blockfn_at_dim(Rt *rt, BlockFn *f, int dim, BlockFn **out);
 
 /* Records a formatted failure in err (first one wins). */
 RtStatus block_fail(BlockErr *err, RtStatus code, const char *fmt, ...)

@@ -227,12 +227,31 @@ static RtStatus mc_count(Rt *rt, const McSetup *s, MarginSpec ms, const double *
   return est_run(rt, &k, o->samples, seed, done);
 }
 
+static RtStatus check_spec(Rt *rt, const Router *r, MarginSpec ms);
+
 /* ------------------------------------------------------------ margin */
 
-RtStatus query_margin(Rt *rt, const Router *r, const double *pts, size_t n, MarginSpec ms,
+static RtStatus margin_at(Rt *rt, const Router *r, const double *pts, size_t n, MarginSpec ms,
+                          Result **out);
+
+RtStatus query_margin(Rt *rt, Router *r0, const double *pts, size_t n, int dim, MarginSpec ms,
                       Result **out)
 {
+  Router *r;
   *out = NULL;
+  RtStatus st = router_at_dim(rt, r0, dim, &r);
+  if (st)
+    return st;
+  st = check_spec(rt, r, ms);
+  if (!st)
+    st = margin_at(rt, r, pts, n, ms, out);
+  router_unref(rt, r);
+  return st;
+}
+
+static RtStatus margin_at(Rt *rt, const Router *r, const double *pts, size_t n, MarginSpec ms,
+                          Result **out)
+{
   double t0 = clock_seconds();
   int d = r->dim, K = r->K;
   double *x = rt_array(rt, (size_t)d * (n ? n : 1), sizeof *x);
@@ -364,13 +383,6 @@ static RtStatus check_method(Rt *rt, const char *query, const QueryOpts *o, cons
   return RT_OK;
 }
 
-static RtStatus check_dims(Rt *rt, const Router *r, const Law *l)
-{
-  if (r->dim != l->dim)
-    return rt_error(rt, RT_EINVAL, "the router takes inputs of dimension %d but the law has dimension %d",
-                    r->dim, l->dim);
-  return RT_OK;
-}
 
 static RtStatus check_spec(Rt *rt, const Router *r, MarginSpec ms)
 {
@@ -396,15 +408,28 @@ static void mass_rows(Result *res, const double *w, int nw, const double *mass,
   }
 }
 
-RtStatus query_boundary_mass(Rt *rt, const Router *r, const Law *l, const double *w,
-                             int nw, MarginSpec ms, const QueryOpts *o, Result **out)
+static RtStatus mass_at(Rt *rt, const Router *r, const Law *l, const double *w, int nw,
+                        MarginSpec ms, const QueryOpts *o, Result **out);
+
+RtStatus query_boundary_mass(Rt *rt, Router *r0, const Law *l, const double *w, int nw,
+                             MarginSpec ms, const QueryOpts *o, Result **out)
 {
+  Router *r;
   *out = NULL;
+  RtStatus st = router_at_dim(rt, r0, l->dim, &r);
+  if (st)
+    return st;
+  st = mass_at(rt, r, l, w, nw, ms, o, out);
+  router_unref(rt, r);
+  return st;
+}
+
+static RtStatus mass_at(Rt *rt, const Router *r, const Law *l, const double *w, int nw,
+                        MarginSpec ms, const QueryOpts *o, Result **out)
+{
   double t0 = clock_seconds();
   int exact = 0;
-  RtStatus st = check_dims(rt, r, l);
-  if (!st)
-    st = check_spec(rt, r, ms);
+  RtStatus st = check_spec(rt, r, ms);
   if (!st)
     st = check_widths(rt, w, nw);
   if (!st)
@@ -564,15 +589,28 @@ static RtStatus density_mc(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
   return st;
 }
 
-RtStatus query_boundary_density(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
+static RtStatus density_at(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
+                           const QueryOpts *o, Result **out);
+
+RtStatus query_boundary_density(Rt *rt, Router *r0, const Law *l, MarginSpec ms,
                                 const QueryOpts *o, Result **out)
 {
+  Router *r;
   *out = NULL;
+  RtStatus st = router_at_dim(rt, r0, l->dim, &r);
+  if (st)
+    return st;
+  st = density_at(rt, r, l, ms, o, out);
+  router_unref(rt, r);
+  return st;
+}
+
+static RtStatus density_at(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
+                           const QueryOpts *o, Result **out)
+{
   double t0 = clock_seconds();
   int exact = 0;
-  RtStatus st = check_dims(rt, r, l);
-  if (!st)
-    st = check_spec(rt, r, ms);
+  RtStatus st = check_spec(rt, r, ms);
   if (!st)
     st = check_method(rt, "boundary_density", o, r, l, ms, &exact);
   if (st)

@@ -9,7 +9,8 @@
  *               the law Gaussian (the K logits are sampled directly, so the
  *               cost depends on K, not on d), else in x space.
  * The result records the method and the path taken; Monte Carlo figures
- * carry standard errors.
+ * carry standard errors.  Routers are taken non-const because a generic
+ * expression router is compiled for the law's dimension (and cached in it).
  */
 #ifndef MOE_BOUNDARY_H
 #define MOE_BOUNDARY_H
@@ -37,17 +38,17 @@ int method_parse(const char *s);
 const char *method_name(Method m);
 
 /* Margins at n points (pts is n × dim, row-major): columns x, margin, top,
- * second. */
-RtStatus query_margin(Rt *rt, const Router *r, const double *pts, size_t n, MarginSpec ms,
+ * second.  A generic expression router is compiled for dim. */
+RtStatus query_margin(Rt *rt, Router *r, const double *pts, size_t n, int dim, MarginSpec ms,
                       Result **out);
 
 /* M(w) at nw widths (each > 0): rows w, mass, stderr, ratio. */
-RtStatus query_boundary_mass(Rt *rt, const Router *r, const Law *x, const double *w,
-                             int nw, MarginSpec ms, const QueryOpts *o, Result **out);
+RtStatus query_boundary_mass(Rt *rt, Router *r, const Law *x, const double *w, int nw,
+                             MarginSpec ms, const QueryOpts *o, Result **out);
 
 /* C = lim M(w)/w: fields value, stderr (and the bias control used by Monte
  * Carlo). */
-RtStatus query_boundary_density(Rt *rt, const Router *r, const Law *x, MarginSpec ms,
+RtStatus query_boundary_density(Rt *rt, Router *r, const Law *x, MarginSpec ms,
                                 const QueryOpts *o, Result **out);
 
 /* Seconds on a monotonic clock, for result timings. */

@@ -94,7 +94,7 @@ double gauss_log_cdf(double x)
 
 /* ------------------------------------------------------------ intervals */
 
-/* Gauss–Legendre nodes (positive half) and weights on [-1, 1]. */
+/* 10-point Gauss–Legendre nodes (positive half) and weights on [-1, 1]. */
 static const double GL10_X[5] = {
   0.973906528517171720078, 0.865063366688984510732, 0.679409568299024406234,
   0.433395394129247190799, 0.148874338981631210885};
@@ -105,10 +105,9 @@ static const double GL10_W[5] = {
 /* ∫_a^b φ on a short interval as φ(c) ∫ exp(-(x-c)(x+c)/2) dx, where c is
  * the end nearer 0 (or 0 itself).  Nodes are placed by their offset from a
  * so that x - c keeps its relative precision when the interval is short and
- * far out (x itself would carry an absolute error ~|x|·eps).  The caller
- * guarantees the exponent stays
- * within [-1, 0] and the width is at most 1, where 10 Gauss–Legendre points
- * integrate the entire integrand to ~1e-20 relative. */
+ * far out (x itself would carry an absolute error ~|x|·eps).  The callers
+ * keep the exponent within [-1, 0] and the width at most 1, where 10
+ * Gauss–Legendre points integrate this entire function to ~1e-20 relative. */
 static double short_interval(double a, double b, double c)
 {
   double half = 0.5 * (b - a), off = a - c, sum = 0;   /* off is exact */
@@ -121,9 +120,10 @@ static double short_interval(double a, double b, double c)
   return gauss_pdf(c) * (half * sum);
 }
 
-/* P(a < Z < b) for 0 <= a < b.  When b·(b - a) > 1 the upper tail sf(b) is
- * at most ~e^{-1}·sf(a) (or the interval has mass ≥ 0.13), so the
- * difference of tail probabilities loses at most a couple of ulp. */
+/* P(a < Z < b) for 0 <= a < b.  Since sf/φ decreases, sf(b)/sf(a) <=
+ * φ(b)/φ(a) = e^{-(b-a)(b+a)/2}; so when b·(b - a) > 1, sf(b) < 0.61·sf(a)
+ * and the difference of the two tail probabilities loses at most a few ulp.
+ * Otherwise the interval is short in the density's own scale. */
 static double interval_right(double a, double b)
 {
   double h = b - a;
@@ -149,8 +149,10 @@ double gauss_interval(double a, double b)
 
 /* ------------------------------------------------------------- quantile */
 
-/* Wichura (1988), Algorithm AS 241 (PPND16), for 0 < p <= 0.5: three
- * rational approximations in q = p - 1/2 or r = √(-log p). */
+/* Wichura (1988), "The percentage points of the normal distribution",
+ * Algorithm AS 241 (PPND16), for 0 < p <= 0.5: three rational
+ * approximations in q = p - 1/2 or r = √(-log p); the coefficients are the
+ * published ones. */
 static double as241_lower(double p)
 {
   double q = p - 0.5;
@@ -201,14 +203,21 @@ static double quantile_lower(double p)
   return x - u / (1 + 0.5 * x * u);
 }
 
+/* The shared edge cases: NaN outside [0, 1] (and for NaN), -inf at 0, +inf
+ * at 1.  Returns 1 when it has set *x. */
+static int quantile_edge(double p, double *x)
+{
+  if (p > 0 && p < 1)
+    return 0;
+  *x = p == 0 ? -INFINITY : p == 1 ? INFINITY : NAN;
+  return 1;
+}
+
 double gauss_quantile(double p)
 {
-  if (isnan(p) || p < 0 || p > 1)
-    return NAN;
-  if (p == 0)
-    return -INFINITY;
-  if (p == 1)
-    return INFINITY;
+  double x;
+  if (quantile_edge(p, &x))
+    return x;
   if (p <= 0.5)
     return quantile_lower(p);
   return -quantile_lower(1 - p);     /* 1 - p is exact for p > 1/2 */
@@ -216,18 +225,17 @@ double gauss_quantile(double p)
 
 double gauss_quantile_fast(double p)
 {
-  if (isnan(p) || p < 0 || p > 1)
-    return NAN;
-  if (p == 0)
-    return -INFINITY;
-  if (p == 1)
-    return INFINITY;
+  double x;
+  if (quantile_edge(p, &x))
+    return x;
   return p <= 0.5 ? as241_lower(p) : -as241_lower(1 - p);
 }
 
 /* ------------------------------------------------------------ bivariate */
 
-/* Gauss–Legendre rules on [-1, 1] (positive half of the symmetric nodes). */
+/* Gauss–Legendre rules on [-1, 1] (positive half of the symmetric nodes;
+ * all tables in this file were computed for it in 50-digit arithmetic by
+ * the Golub–Welsch eigenvalue method). */
 typedef struct GLRule {
   int m;                 /* number of node pairs */
   const double *x, *w;

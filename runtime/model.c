@@ -102,18 +102,29 @@ static RtStatus check_experts(Rt *rt, const Router *r, int nexp, Expert *const *
     return rt_error(rt, RT_EINVAL, "%s has %d experts but its router has K = %d logits", what,
                     nexp, r->K);
   for (int i = 0; i < nexp; i++)
-    if (ex[i]->dim >= 0 && ex[i]->dim != r->dim)
+    if (ex[i]->dim >= 0 && r->dim >= 0 && ex[i]->dim != r->dim)
       return rt_error(rt, RT_EINVAL,
                       "expert %d of %s takes inputs of dimension %d but the router takes %d",
                       i, what, ex[i]->dim, r->dim);
   return RT_OK;
 }
 
-static Expert **copy_experts(Rt *rt, int n, Expert *const *ex)
+/* The experts for a router: generic expression experts are compiled for a
+ * router of fixed dimension right away, so a mismatch shows when the model
+ * is built rather than when it first runs. */
+static Expert **copy_experts(Rt *rt, const Router *r, int n, Expert *const *ex)
 {
   Expert **v = rt_calloc(rt, (size_t)n, sizeof *v);
-  for (int i = 0; v && i < n; i++)
-    v[i] = expert_ref(ex[i]);
+  for (int i = 0; v && i < n; i++) {
+    if (r->dim >= 0 && ex[i]->dim != r->dim && expert_at_dim(rt, ex[i], r->dim, &v[i])) {
+      for (int j = 0; j < i; j++)
+        expert_unref(rt, v[j]);
+      rt_free(rt, v);
+      return NULL;
+    }
+    if (!v[i])
+      v[i] = expert_ref(ex[i]);
+  }
   return v;
 }
 
@@ -126,11 +137,12 @@ RtStatus target_teacher(Rt *rt, Router *r, int nexp, Expert *const *experts, dou
     st = check_experts(rt, r, nexp, experts, "the teacher");
   if (st)
     return st;
+  Expert **v = copy_experts(rt, r, nexp, experts);
+  if (!v)
+    return rt->status ? rt->status : RT_ENOMEM;
   Target *t = rt_calloc(rt, 1, sizeof *t);
-  Expert **v = copy_experts(rt, nexp, experts);
-  if (!t || !v) {
-    rt_free(rt, t);
-    for (int i = 0; v && i < nexp; i++)
+  if (!t) {
+    for (int i = 0; i < nexp; i++)
       expert_unref(rt, v[i]);
     rt_free(rt, v);
     return RT_ENOMEM;
@@ -210,11 +222,12 @@ RtStatus model_new(Rt *rt, Router *r, int nexp, Expert *const *experts, Gate *g,
   if (g->kind == GATE_TOPK && g->k > r->K)
     return rt_error(rt, RT_EINVAL, "topk(%d) keeps more experts than the model has (K = %d)",
                     g->k, r->K);
+  Expert **v = copy_experts(rt, r, nexp, experts);
+  if (!v)
+    return rt->status ? rt->status : RT_ENOMEM;
   Model *m = rt_calloc(rt, 1, sizeof *m);
-  Expert **v = copy_experts(rt, nexp, experts);
-  if (!m || !v) {
-    rt_free(rt, m);
-    for (int i = 0; v && i < nexp; i++)
+  if (!m) {
+    for (int i = 0; i < nexp; i++)
       expert_unref(rt, v[i]);
     rt_free(rt, v);
     return RT_ENOMEM;
@@ -285,4 +298,104 @@ void schedule_unref(Rt *rt, Schedule *s)
     return;
   rt_free(rt, s->tau);
   rt_free(rt, s);
+}
+
+/* ------------------------------------------------------------ dimensions */
+
+RtStatus expert_at_dim(Rt *rt, Expert *e, int dim, Expert **out)
+{
+  *out = NULL;
+  if (e->dim == dim || (e->kind == EXPERT_AFFINE && e->dim == dim)) {
+    *out = expert_ref(e);
+    return RT_OK;
+  }
+  if (e->kind == EXPERT_AFFINE)
+    return rt_error(rt, RT_EINVAL,
+                    "an affine expert with %d coefficients cannot take inputs of dimension %d",
+                    e->dim, dim);
+  BlockFn *f;
+  RtStatus st = blockfn_at_dim(rt, e->fn, dim, &f);
+  if (st)
+    return st;
+  st = expert_fn(rt, f, out);
+  blockfn_unref(rt, f);
+  return st;
+}
+
+static RtStatus experts_at_dim(Rt *rt, int n, Expert *const *in, int dim, Expert ***out)
+{
+  Expert **v = rt_calloc(rt, (size_t)n, sizeof *v);
+  if (!v)
+    return RT_ENOMEM;
+  RtStatus st = RT_OK;
+  for (int i = 0; i < n && !st; i++)
+    st = expert_at_dim(rt, in[i], dim, &v[i]);
+  if (st) {
+    for (int i = 0; i < n; i++)
+      expert_unref(rt, v[i]);
+    rt_free(rt, v);
+    return st;
+  }
+  *out = v;
+  return RT_OK;
+}
+
+static void experts_free(Rt *rt, int n, Expert **v)
+{
+  for (int i = 0; i < n; i++)
+    expert_unref(rt, v[i]);
+  rt_free(rt, v);
+}
+
+RtStatus target_at_dim(Rt *rt, Target *t, int dim, Target **out)
+{
+  *out = NULL;
+  if (t->dim == dim) {
+    *out = target_ref(t);
+    return RT_OK;
+  }
+  RtStatus st;
+  if (t->kind == TARGET_FN) {
+    BlockFn *f;
+    if ((st = blockfn_at_dim(rt, t->fn, dim, &f)))
+      return st;
+    st = target_fn(rt, f, t->noise, out);
+    blockfn_unref(rt, f);
+    return st;
+  }
+  Router *r;
+  Expert **ex;
+  if ((st = router_at_dim(rt, t->router, dim, &r)))
+    return st;
+  if (!(st = experts_at_dim(rt, t->nexp, t->experts, dim, &ex))) {
+    st = target_teacher(rt, r, t->nexp, ex, t->noise, out);
+    experts_free(rt, t->nexp, ex);
+  }
+  router_unref(rt, r);
+  return st;
+}
+
+int model_dim(const Model *m) { return m->router->dim; }
+
+RtStatus model_at_dim(Rt *rt, Model *m, int dim, Model **out)
+{
+  *out = NULL;
+  int fixed = m->router->dim == dim;
+  for (int i = 0; fixed && i < m->nexp; i++)
+    fixed = m->experts[i]->dim == dim;
+  if (fixed) {
+    *out = model_ref(m);
+    return RT_OK;
+  }
+  Router *r;
+  Expert **ex;
+  RtStatus st = router_at_dim(rt, m->router, dim, &r);
+  if (st)
+    return st;
+  if (!(st = experts_at_dim(rt, m->nexp, m->experts, dim, &ex))) {
+    st = model_new(rt, r, m->nexp, ex, m->gate, out);
+    experts_free(rt, m->nexp, ex);
+  }
+  router_unref(rt, r);
+  return st;
 }

@@ -62,6 +62,16 @@ typedef struct Schedule {
   double *tau;
 } Schedule;
 
+/* The objects for inputs of dimension dim: the object itself (a new
+ * reference) if it has that dimension, a compilation of its generic
+ * expressions for dim, or RT_EINVAL naming the mismatch. */
+RtStatus expert_at_dim(Rt *rt, Expert *e, int dim, Expert **out);
+RtStatus target_at_dim(Rt *rt, Target *t, int dim, Target **out);
+RtStatus model_at_dim(Rt *rt, Model *m, int dim, Model **out);
+
+/* The input dimension of a model: its router's, or -1 if generic. */
+int model_dim(const Model *m);
+
 RtStatus expert_affine(Rt *rt, int dim, const double *beta, double c, Expert **out);
 RtStatus expert_fn(Rt *rt, BlockFn *fn, Expert **out);
 Expert *expert_ref(Expert *e);

@@ -127,16 +127,22 @@ static double mapped(const Quad *q, const Piece *p, double t, double *x)
 /* Error estimate from the Kronrod–Gauss difference, scaled as in QUADPACK
  * (Piessens et al. 1983): the raw difference measures the error of the
  * Gauss rule, which badly overstates that of the Kronrod value once the
- * integrand is resolved, hence the (200·d/asc)^1.5 contraction; the floor
- * 50·eps·∫|f| keeps it above what rounding lets us know. */
-static double gk_error(double diff, double resabs, double resasc)
+ * integrand is resolved, hence the (200·d/asc)^1.5 contraction.  Two floors
+ * keep it above what rounding lets us know: 50·eps·∫|f| for the sums, and
+ * eps·(|x|/h)·∫|f - mean|/4 for the nodes themselves, which sit only
+ * within eps·|x| of where the rule wants them.  The second dominates when a
+ * feature of width h lies far from 0 (|x|/h ≫ 1): further bisection then
+ * only averages the node errors down slowly, and the estimate keeps the
+ * result from claiming a convergence it cannot have. */
+static double gk_error(double diff, double resabs, double resasc, double pos)
 {
   double err = diff;
   if (resasc != 0 && err != 0)
     err = resasc * fmin(1.0, pow(200 * err / resasc, 1.5));
+  double floor = 0.25 * DBL_EPSILON * pos * resasc;
   if (resabs > DBL_MIN / (50 * DBL_EPSILON))
-    err = fmax(50 * DBL_EPSILON * resabs, err);
-  return err;
+    floor = fmax(floor, 50 * DBL_EPSILON * resabs);
+  return fmax(err, floor);
 }
 
 /* Applies the 21-point pair to iv (lo, hi, piece set); fills val and err. */
@@ -163,7 +169,8 @@ static RtStatus gk21(Quad *q, Ival *iv)
   for (int j = 0; j < 21; j++)
     resasc += WK[j < 11 ? j : j - 11] * fabs(fv[j] - mean);
   iv->val = resk * half;
-  iv->err = gk_error(fabs((resk - resg) * half), resabs * half, resasc * half);
+  double pos = fmax(fabs(iv->lo), fabs(iv->hi)) / (iv->hi - iv->lo);
+  iv->err = gk_error(fabs((resk - resg) * half), resabs * half, resasc * half, pos);
   return RT_OK;
 }
 

@@ -6,11 +6,12 @@
  * Gaussian), so the caller marks the scales with breakpoints and the
  * integrator refines adaptively between them: a 10/21-point Gauss–Kronrod
  * pair on each subinterval, always bisecting the subinterval with the
- * largest error estimate (a max-heap).  Infinite ranges are mapped to [0, 1)
- * by x = c ± s·t/(1-t), with s the distance from c to its nearest other
- * breakpoint (at most 1), so both the breakpoint scale and the unit scale are
- * resolved.  Reentrant: nothing global, so an integrand may itself call
- * quad_integrate (2-D integrals by nesting).
+ * largest error estimate (a max-heap).  An infinite tail starting at the
+ * outermost knot c is first cut geometrically (ratio 8) from the local
+ * breakpoint spacing up to S = max(1, |c|), then mapped to [0, 1) by
+ * x = c' ± S·t/(1-t), so the breakpoint scale, the unit scale and everything
+ * between are resolved from the first pass.  Reentrant: nothing global, so
+ * an integrand may itself call quad_integrate (2-D integrals by nesting).
  */
 #ifndef MOE_QUAD_H
 #define MOE_QUAD_H

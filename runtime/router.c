@@ -71,6 +71,30 @@ RtStatus router_fn(Rt *rt, BlockFn *fn, Router **out)
   return RT_OK;
 }
 
+RtStatus router_at_dim(Rt *rt, Router *r, int dim, Router **out)
+{
+  *out = NULL;
+  if (r->dim == dim) {
+    *out = router_ref(r);
+    return RT_OK;
+  }
+  if (r->kind != ROUTER_FN || r->dim >= 0)
+    return rt_error(rt, RT_EINVAL,
+                    "the router takes inputs of dimension %d but the law has dimension %d",
+                    r->dim, dim);
+  BlockFn *f;
+  RtStatus st = blockfn_at_dim(rt, r->fn, dim, &f);
+  if (st)
+    return st;
+  if (f->out_dim != r->K)
+    st = rt_error(rt, RT_EINVAL, "%s gives %d logits for inputs of dimension %d but %d "
+                  "where it was declared", r->fn->name, f->out_dim, dim, r->K);
+  else
+    st = router_fn(rt, f, out);
+  blockfn_unref(rt, f);
+  return st;
+}
+
 RtStatus router_identity(Rt *rt, int K, Router **out)
 {
   *out = NULL;

@@ -18,7 +18,7 @@ typedef enum RouterKind { ROUTER_LINEAR, ROUTER_FN, ROUTER_IDENTITY } RouterKind
 typedef struct Router {
   int refs;
   RouterKind kind;
-  int K, dim;
+  int K, dim;            /* dim -1: a generic expression router */
   double *W, *b;         /* linear: W is K×dim row-major, b has K entries */
   BlockFn *fn;           /* function router */
 } Router;
@@ -29,6 +29,12 @@ RtStatus router_linear(Rt *rt, int K, int dim, const double *W, const double *b,
 /* A router from a block function with out_dim = K >= 2 (takes a reference). */
 RtStatus router_fn(Rt *rt, BlockFn *fn, Router **out);
 RtStatus router_identity(Rt *rt, int K, Router **out);
+
+/* r for inputs of dimension dim: r itself (a new reference) when its
+ * dimension is dim, or a generic expression router compiled for dim.  A
+ * fixed other dimension is RT_EINVAL ("the router takes inputs of dimension
+ * 2 but the law has dimension 3"). */
+RtStatus router_at_dim(Rt *rt, Router *r, int dim, Router **out);
 
 Router *router_ref(Router *r);
 void router_unref(Rt *rt, Router *r);

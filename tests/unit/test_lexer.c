@@ -466,6 +466,14 @@ static void test_errors(void)
   ok(lex_open_bracket(&r.lx) == NULL, "no bracket is left open after the unwind");
   run_free(&r);
 
+  /* A statement keyword on the same line as the open paren is left to the
+   * parser: the lexer does not close the bracket. */
+  run_s(&r, "f(1 print 2)\n");
+  no_diags(&r, "'f(1 print 2)' (a keyword on the bracket's own line)");
+  int kp[] = {TK_IDENT, TK_LPAREN, TK_NUMBER, TK_PRINT, TK_NUMBER, TK_RPAREN, TK_NEWLINE, 0};
+  kinds_are(&r, kp, N(kp), "'f(1 print 2)'");
+  run_free(&r);
+
   /* lex_open_bracket reports the innermost open bracket. */
   run_s(&r, "f([1,\n(2");
   const Bracket *b = lex_open_bracket(&r.lx);

@@ -171,6 +171,33 @@ static double rect2(double a0, double b0, double a1, double b1, double rho)
          + bvn_cdf(a0, a1, rho);
 }
 
+/* A trivariate rectangle (unit variances, correlations r12, r13, r23) as
+ * ∫_{a1}^{b1} φ(y) P((Y2, Y3) in the box | Y1 = y) dy, the conditional law
+ * being bivariate normal: means r1j·y, sds √(1 - r1j²), correlation
+ * (r23 - r12 r13)/(s2 s3). */
+typedef struct Tri {
+  double r12, r13, r23;
+  const double *a, *b;
+} Tri;
+
+static double f_tri(double y, void *ctx)
+{
+  const Tri *t = ctx;
+  double s2 = sqrt(1 - t->r12 * t->r12), s3 = sqrt(1 - t->r13 * t->r13);
+  double r = (t->r23 - t->r12 * t->r13) / (s2 * s3);
+  return gauss_pdf(y) * rect2((t->a[1] - t->r12 * y) / s2, (t->b[1] - t->r12 * y) / s2,
+                              (t->a[2] - t->r13 * y) / s3, (t->b[2] - t->r13 * y) / s3, r);
+}
+
+static double tri_ref(double r12, double r13, double r23, const double *a, const double *b)
+{
+  Tri t = {r12, r13, r23, a, b};
+  QuadResult r;
+  double br[2] = {-1, 1};
+  quad_integrate(&rt, f_tri, &t, a[0], b[0], br, 2, NULL, &r);
+  return r.value;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_small_exact(void)
@@ -226,6 +253,26 @@ static void test_orthant3(void)
        "3-d orthant (%.2f, %.2f, %.2f): %.9f vs exact %.9f (err %.2g, %ld evals)",
        r12, r13, r23, r.p, want, r.e, r.info.evals);
     ok(r.info.converged && !r.info.exact && r.info.rank == 3, "  converged by QMC in 3 dims");
+  }
+}
+
+static void test_rectangles3(void)
+{
+  const double cases[][9] = {
+    /* r12, r13, r23, a1, b1, a2, b2, a3, b3 */
+    {0.3, -0.4, 0.2, -1, 1.5, -INFINITY, 0.3, -0.5, 2},
+    {-0.7, 0.6, -0.5, -INFINITY, 0.2, -1.2, INFINITY, -2, -0.1},
+    {0.85, 0.8, 0.9, 0.5, 2.5, 0, INFINITY, -INFINITY, 1.5},
+    {-0.2, -0.3, -0.4, -3, -1, 1, 3, -1, 1},
+  };
+  for (int t = 0; t < 4; t++) {
+    const double *c = cases[t];
+    double cov[9] = {1, c[0], c[1], c[0], 1, c[2], c[1], c[2], 1};
+    double a[3] = {c[3], c[5], c[7]}, b[3] = {c[4], c[6], c[8]};
+    double want = tri_ref(c[0], c[1], c[2], a, b);
+    Est r = run(3, cov, a, b, 5e-7, 100 + t);
+    ok(within(r, want, 1e-12), "3-d rectangle %d: %.9f vs 1-D integral of bvn %.9f (err %.2g)",
+       t, r.p, want, r.e);
   }
 }
 
@@ -464,6 +511,7 @@ int main(void)
   fresh_rt();
   test_small_exact();
   test_orthant3();
+  test_rectangles3();
   test_equicorrelated();
   test_blocks();
   test_singular();

@@ -256,6 +256,37 @@ static void test_ranges(void)
     ok(s->name_pos.line == 1 && s->name_pos.col == 5, "the name 'v' is at 1:5");
   }
   parsed_free(&p);
+
+  /* A bracketed plain name keeps its own caret (no widening to the brackets). */
+  parse_s(&p, "let v = (abc)\n");
+  if (ok(p.prog && p.prog->stmts.n == 1, "'let v = (abc)' parses")) {
+    const Expr *e = p.prog->stmts.v[0]->value;
+    ok(e->kind == E_NAME && e->pos.col == 10 && e->off == 9 && e->len == 3,
+       "'(abc)' is the name at 1:10 covering 3 bytes");
+  }
+  parsed_free(&p);
+
+  /* A for statement covers its text up to the closing brace. */
+  parse_s(&p, "for t in T {\n  print t\n}\nlet q = 1\n");
+  if (ok(p.prog && p.prog->stmts.n == 2, "a for and a let parse")) {
+    const Stmt *s = p.prog->stmts.v[0];
+    ok(s->off == 0 && s->len == 24, "the for covers 'for t in T {...}' (24 bytes)");
+    ok(p.prog->stmts.v[1]->off == 25, "the let starts at byte 25");
+  }
+  parsed_free(&p);
+
+  /* An unclosed '(' inside a for body: the lexer closes it before the next
+   * statement; the body and the for survive. */
+  parse_s(&p, "for t in T {\n  let a = f(1\n  let b = 2\n}\n");
+  if (!ok(p.d.n == 1, "one error for an unclosed '(' inside a for body"))
+    dump_diags(&p);
+  ok(p.d.n > 0 && p.d.v[0].pos.line == 2 && p.d.v[0].pos.col == 12 &&
+         strcmp(p.d.v[0].msg, "'(' is never closed") == 0 && p.d.v[0].hint &&
+         strcmp(p.d.v[0].hint, "add ')' before line 3") == 0,
+     "'(' is never closed at 2:12, hint \"add ')' before line 3\"");
+  ok_str(sb_str(&p.dump), "(for t @1:1 T\n  (let b @3:3 2)\n)\n",
+         "the for body keeps the statement after the unclosed '('");
+  parsed_free(&p);
 }
 
 /* ------------------------------------------------------------ errors */
