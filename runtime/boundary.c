@@ -65,12 +65,31 @@ static Diff logit_difference(const Router *r, const Law *l)
   return s;
 }
 
-/* P(|s| <= w) for s ~ N(m, sd²). */
+/* P(c - d < Z < c + d) for a standard normal Z, to full relative precision
+ * also when d is tiny: the ends c ± d would round away d, so a narrow slab
+ * is integrated around its centre (8-point Gauss–Legendre, exact to
+ * rounding for d <= 1/8); a wide one is a difference of Φ. */
+static double slab_around(double c, double d)
+{
+  static const double x[4] = {0.1834346424956498, 0.5255324099163290, 0.7966664774136267,
+                               0.9602898564975363};
+  static const double wt[4] = {0.3626837833783620, 0.3137066458778873, 0.2223810344533745,
+                               0.1012285362903763};
+  if (d > 0.125)
+    return gauss_interval(c - d, c + d);
+  double sum = 0;
+  for (int i = 0; i < 4; i++)
+    sum += wt[i] * (gauss_pdf(c - d * x[i]) + gauss_pdf(c + d * x[i]));
+  return d * sum;
+}
+
+/* P(|s| <= w) for s ~ N(m, sd²): the slab (-w, w) is centred at -m/sd in
+ * standard units, with half-width w/sd. */
 static double slab_mass(Diff s, double w)
 {
   if (s.sd == 0)
     return fabs(s.mean) <= w ? 1.0 : 0.0;
-  return gauss_interval((-w - s.mean) / s.sd, (w - s.mean) / s.sd);
+  return slab_around(-s.mean / s.sd, w / s.sd);
 }
 
 /* Density of |s| at 0+: 2 φ((0 - m)/sd)/sd. */

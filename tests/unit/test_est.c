@@ -287,6 +287,22 @@ static void test_interrupt(void)
        threads[t]);
     ctx_free(&c);
   }
+
+  /* An interrupt in the second wave (one thread: waves of 16 blocks). */
+  volatile int flag = 0;
+  Ctx c;
+  ctx_init(&c, 512);
+  c.interrupt = &flag;
+  c.interrupt_after = 20;
+  EstKernel k = kernel(&c, block);
+  rt.threads = 1;
+  rt.interrupt = &flag;
+  uint64_t done = 0;
+  RtStatus st = est_run(&rt, &k, samples, 9, &done);
+  ok(st == RT_EINTR && done == 21 * block && c.nreduce == 21 && c.order_ok,
+     "one thread: an interrupt after block 20 (second wave) leaves 21 blocks done");
+  ctx_free(&c);
+
   rt.interrupt = NULL;
   rt.threads = 1;
   rt_clear(&rt);
@@ -322,6 +338,21 @@ static void test_failure(void)
       ctx_free(&c);
     }
   }
+
+  /* A failure in a later wave: block 37 of 40 with one thread (waves of 16). */
+  Ctx c;
+  ctx_init(&c, 64);
+  c.fail_block[0] = 37;
+  EstKernel k = kernel(&c, block);
+  rt.threads = 1;
+  rt_clear(&rt);
+  uint64_t done = 0;
+  RtStatus st = est_run(&rt, &k, 40 * 1024, 1, &done);
+  ok(st == RT_EINVAL && strcmp(rt.msg, "block 37 failed") == 0 && done == 37 * block &&
+         c.nreduce == 37 && c.order_ok,
+     "one thread: block 37's failure in the third wave leaves 37 blocks done");
+  ctx_free(&c);
+
   rt.threads = 1;
   rt_clear(&rt);
 }
