@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../runtime/boundary.h"
+#include "../runtime/layer.h"
 #include "../runtime/law.h"
 #include "../runtime/model.h"
 #include "bi.h"
@@ -112,6 +113,31 @@ int bi_boundary_density(Call *c, Value *out)
   return finish(c, st, res, out);
 }
 
+/* A schedule argument: a schedule, a vector of temperatures or one. */
+static int taus(Call *c, int i, const double **tau, size_t *n)
+{
+  Value v = c->arg[i];
+  if (v.kind == V_SCHED) {
+    *tau = ((Schedule *)v.u.p)->tau;
+    *n = ((Schedule *)v.u.p)->n;
+    return 0;
+  }
+  return arg_vec(c, i, tau, n);
+}
+
+int bi_layer(Call *c, Value *out)
+{
+  Router *r = router_arg(c, 0);
+  QueryArgs q;
+  const double *tau;
+  size_t nt;
+  if (check_law_dim(c, r, 1) || arg_query(c, &q) || taus(c, 2, &tau, &nt))
+    return 1;
+  Result *res = NULL;
+  RtStatus st = query_layer(&c->I->rt, r, c->arg[1].u.p, tau, nt, &q.o, &res);
+  return finish(c, st, res, out);
+}
+
 static int later(Call *c, const char *what)
 {
   return call_error(c, -1, "%s() is not available yet in this build", what);
@@ -119,7 +145,6 @@ static int later(Call *c, const char *what)
 
 int bi_gate(Call *c, Value *out) { (void)out; return later(c, "gate"); }
 int bi_interface_integral(Call *c, Value *out) { (void)out; return later(c, "interface_integral"); }
-int bi_layer(Call *c, Value *out) { (void)out; return later(c, "layer"); }
 int bi_risk(Call *c, Value *out) { (void)out; return later(c, "risk"); }
 int bi_kappa(Call *c, Value *out) { (void)out; return later(c, "kappa"); }
 int bi_hessian(Call *c, Value *out) { (void)out; return later(c, "hessian"); }

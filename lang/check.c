@@ -14,6 +14,7 @@
 
 #include "builtins.h"
 #include "fields.h"
+#include "import.h"
 
 typedef struct Sym {
   const char *name;
@@ -621,6 +622,50 @@ static void check_train(Checker *c, const Stmt *s)
     check_expr(c, s->opts.v[i].value, V_NIL);
 }
 
+/* The names an imported program defines at its top level (and, since
+ * imports run in the global scope, those of the files it imports). */
+static void define_imported(Checker *c, const Program *p, int depth)
+{
+  for (int i = 0; i < p->stmts.n && depth < 32; i++) {
+    const Stmt *s = p->stmts.v[i];
+    if (s->kind == S_LET)
+      push(c, s->name, V_NIL, -1, s->name_pos);
+    else if (s->kind == S_FN || s->kind == S_EXTERN)
+      push(c, s->name, V_FUNC, s->params.n, s->name_pos);
+    else if (s->kind == S_DECL)
+      push(c, s->name, decl_kinds[s->decl], -1, s->name_pos);
+    else if (s->kind == S_IMPORT) {
+      Import *im = import_load(c->I, s);
+      if (im && im->prog && im->state != IMPORT_CHECKING)
+        define_imported(c, im->prog, depth + 1);
+    }
+  }
+}
+
+/* An import is checked when it is first seen, with its own names, so that a
+ * cycle or an error in the imported file shows before anything runs. */
+static void check_import(Checker *c, const Stmt *s)
+{
+  Import *im = import_load(c->I, s);
+  if (!im) {
+    c->errors++;
+    return;
+  }
+  if (im->state == IMPORT_CHECKING) {
+    import_cycle(c->I, s, im);
+    c->errors++;
+    return;
+  }
+  if (im->state == IMPORT_NEW) {
+    im->state = IMPORT_CHECKING;
+    import_push(c->I, im);
+    c->errors += check_program(c->I, im->prog);
+    import_pop(c->I);
+    im->state = IMPORT_CHECKED;
+  }
+  define_imported(c, im->prog, 0);
+}
+
 static void check_stmt(Checker *c, const Stmt *s)
 {
   switch (s->kind) {
@@ -650,7 +695,7 @@ static void check_stmt(Checker *c, const Stmt *s)
   case S_EXPR: check_expr(c, s->value, V_NIL); break;
   case S_TRAIN: check_train(c, s); break;
   case S_EXTERN: define(c, s, V_FUNC, s->params.n); break;
-  case S_IMPORT: break;
+  case S_IMPORT: check_import(c, s); break;
   }
 }
 

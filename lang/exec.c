@@ -10,6 +10,7 @@
 #include "../runtime/model.h"
 #include "../runtime/result.h"
 #include "eval.h"
+#include "import.h"
 #include "lower.h"
 #include "report.h"
 
@@ -21,7 +22,8 @@ static int define(Interp *I, const Stmt *s, Value v)
 {
   Scope *scope = I->locals ? I->locals : &I->globals;
   Binding *old = scope_find(scope, s->name);
-  if (old && !I->repl) {
+  int from_prelude = old && scope == &I->globals && (int)(old - I->globals.v) < I->prelude_names;
+  if (old && !I->repl && !from_prelude) {
     val_drop(&I->rt, v);
     eval_error_at(I, s->name_pos, (uint32_t)strlen(s->name), "'%s' is already defined",
                   s->name);
@@ -354,7 +356,7 @@ int exec_stmt(Interp *I, const Stmt *s)
   case S_PRINT: return exec_print(I, s);
   case S_FOR: return exec_for(I, s);
   case S_EXPR: return exec_expr(I, s);
-  case S_IMPORT: return not_yet(I, s, "import");
+  case S_IMPORT: return import_run(I, s);
   case S_EXTERN: return not_yet(I, s, "extern");
   case S_TRAIN: return not_yet(I, s, "train");
   }

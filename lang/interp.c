@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "exec.h"
+#include "import.h"
 #include "parse.h"
 
 int interp_init(Interp *I, WriteFn out, void *out_ud, WriteFn err, void *err_ud)
@@ -27,12 +28,13 @@ int interp_init(Interp *I, WriteFn out, void *out_ud, WriteFn err, void *err_ud)
   I->out_ud = out_ud;
   I->err = err;
   I->err_ud = err_ud;
-  return 0;
+  return import_prelude(I);
 }
 
 void interp_free(Interp *I)
 {
   scope_free(I, &I->globals);
+  import_free_all(I);
   for (int i = 0; i < I->nprogs; i++)
     program_free(&I->rt, I->progs[i]);
   rt_free(&I->rt, I->progs);
@@ -173,7 +175,7 @@ Binding *interp_lookup(Interp *I, const char *name)
 
 /* Programs stay alive with the state: functions and declared objects keep
  * pointers into their trees. */
-static int keep_program(Interp *I, Program *p)
+int interp_keep_program(Interp *I, Program *p)
 {
   if (I->nprogs == I->progs_cap) {
     int cap = I->progs_cap ? I->progs_cap * 2 : 8;
@@ -187,7 +189,7 @@ static int keep_program(Interp *I, Program *p)
   return 0;
 }
 
-static void keep_source(Interp *I, Source *src)
+void interp_keep_source(Interp *I, Source *src)
 {
   src->next = I->sources;
   I->sources = src;
@@ -216,13 +218,13 @@ int interp_run(Interp *I, Source *src, int check_only, int dump_ast, int *incomp
     source_free_all(&I->rt, src);
     return 2;
   }
-  keep_source(I, src);
+  interp_keep_source(I, src);
   if (!p) {
     diag_error(&I->diags, (Pos){src, 1, 1}, 1, "out of memory while parsing");
     interp_flush_diags(I);
     return 1;
   }
-  if (keep_program(I, p)) {
+  if (interp_keep_program(I, p)) {
     program_free(&I->rt, p);
     diag_error(&I->diags, (Pos){src, 1, 1}, 1, "out of memory");
     interp_flush_diags(I);

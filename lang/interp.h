@@ -72,6 +72,11 @@ typedef struct Interp {
   volatile int interrupt;
   int repl;              /* names may be redefined */
   int dump_plan;         /* print the VM code of each per-sample declaration */
+  struct Import **imports;   /* every file imported so far (import.c) */
+  int nimports, imports_cap;
+  struct Import **chain;     /* files being checked, innermost last */
+  int nchain, chain_cap;
+  int prelude_names;     /* globals defined by the prelude (scripts may redefine them) */
 } Interp;
 
 /* Sets up a state with the default allocator and settings; output to the
@@ -85,6 +90,11 @@ void interp_free(Interp *I);
  * 2 for an incomplete input when `incomplete` is non-NULL (then nothing is
  * reported and the source is released). */
 int interp_run(Interp *I, Source *src, int check_only, int dump_ast, int *incomplete);
+
+/* Keep a source or a program alive as long as the state (functions and
+ * messages point into them).  keep_program returns 1 on OOM. */
+void interp_keep_source(Interp *I, Source *src);
+int interp_keep_program(Interp *I, Program *p);
 
 /* Writes text to the state's output. */
 void interp_print(Interp *I, const char *s, size_t n);

@@ -117,10 +117,6 @@ static int has_exact_path(const Router *r, const Law *l, MarginSpec ms)
          law_is_gaussian(l);
 }
 
-static int has_logit_space(const Router *r, const Law *l)
-{
-  return r->kind == ROUTER_LINEAR && law_is_gaussian(l);
-}
 
 /* The error for method = "exact" (or "quadrature") where no such path
  * exists: it says which path does. */
@@ -137,113 +133,45 @@ static RtStatus no_path(Rt *rt, const char *query, Method m, const Router *r, co
 }
 
 /* ------------------------------------------------------------ Monte Carlo
- * One block: sample X (or the logits directly), compute the margins and
- * count them into shells [0, w_0], (w_0, w_1], ... of sorted widths. */
+ * Boundary mass and density count margins into the shells (0, w_0],
+ * (w_0, w_1], ... of sorted widths: per block the cumulative counts
+ * #{Δ <= w_j}, reduced into per-shell totals in block order. */
 
-typedef struct McCtx {
-  const Router *router;      /* in x space: the router; in logit space: identity */
-  const Law *law;            /* X, or the law of the logits */
-  MarginSpec ms;
+typedef struct CountCtx {
+  const MarginSampler *s;
   const double *w;           /* sorted widths */
   int nw;
-  size_t bsize;
-  uint64_t *counts;          /* per shell (nw), reduced in block order */
-  size_t law_scratch, router_scratch;
-} McCtx;
+  uint64_t *shells;
+} CountCtx;
 
-static size_t mc_scratch_doubles(const McCtx *c)
+static RtStatus count_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
 {
-  size_t B = c->bsize;
-  size_t need = (size_t)c->law->dim * B + (size_t)c->router->K * B + B + c->law_scratch +
-                c->router_scratch + (size_t)(c->ms.lo) * B;
-  return need;
+  CountCtx *c = ctx;
+  double *delta = th->scratch;
+  RtStatus st = msampler_block(c->s, sb, delta + sb->n, delta, &th->err);
+  if (!st)
+    margin_count_below(delta, sb->n, c->w, c->nw, acc);
+  return st;
 }
 
-static RtStatus mc_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
+static void count_reduce(void *ctx, const SampleBlock *sb, const double *acc)
 {
-  McCtx *c = ctx;
-  size_t n = sb->n, B = c->bsize;
-  double *x = th->scratch, *a = x + (size_t)c->law->dim * B, *delta = a + (size_t)c->router->K * B;
-  double *ls = delta + B, *rs = ls + c->law_scratch, *ms = rs + c->router_scratch;
-  law_sample(c->law, sb, x, n, ls);
-  const double *logits = x;
-  if (c->router->kind != ROUTER_IDENTITY) {
-    RtStatus st = router_logits(c->router, n, x, n, a, n, rs, &th->err);
-    if (st)
-      return st;
-    logits = a;
-  }
-  if (c->ms.hi == 1 && c->ms.lo == 2)
-    margin_top2(c->router->K, n, logits, n, delta);
-  else
-    margin_gap(c->router->K, c->ms.hi, c->ms.lo, n, logits, n, delta, ms);
-  margin_count_below(delta, n, c->w, c->nw, acc);
-  return RT_OK;
-}
-
-/* Block partial sums are cumulative counts P(Δ <= w_j); the totals are kept
- * per shell so that callers can take differences without cancellation. */
-static void mc_reduce(void *ctx, const SampleBlock *sb, const double *acc)
-{
-  McCtx *c = ctx;
+  CountCtx *c = ctx;
   (void)sb;
   for (int j = 0; j < c->nw; j++)
-    c->counts[j] += (uint64_t)acc[j] - (j ? (uint64_t)acc[j - 1] : 0);
+    c->shells[j] += (uint64_t)acc[j] - (j ? (uint64_t)acc[j - 1] : 0);
 }
 
-/* A Monte Carlo problem: in logit space when possible (the law of W X + b
- * sampled directly under an identity router), else in x space. */
-typedef struct McSetup {
-  Law *law;                  /* owned: the logit law, or a reference to X */
-  Router *router;            /* owned: identity, or a reference to r */
-  int logit_space;
-} McSetup;
-
-static RtStatus mc_setup(Rt *rt, const Router *r, const Law *l, McSetup *s)
+/* Shell counts of the margins for widths w (sorted ascending). */
+static RtStatus mc_count(Rt *rt, const MarginSampler *s, const double *w, int nw,
+                         const QueryOpts *o, uint64_t *shells, uint64_t *done)
 {
-  memset(s, 0, sizeof *s);
-  if (has_logit_space(r, l)) {
-    RtStatus st = law_affine_image(rt, l, r->K, r->W, r->b, &s->law);
-    if (st)
-      return st;
-    st = router_identity(rt, r->K, &s->router);
-    if (st) {
-      law_unref(rt, s->law);
-      return st;
-    }
-    s->logit_space = 1;
-    return RT_OK;
-  }
-  s->law = law_ref((Law *)l);
-  s->router = router_ref((Router *)r);
-  return RT_OK;
-}
-
-static void mc_teardown(Rt *rt, McSetup *s)
-{
-  law_unref(rt, s->law);
-  router_unref(rt, s->router);
-}
-
-static void mc_path(const McSetup *s, const Router *r, char *buf, size_t n)
-{
-  if (s->logit_space)
-    snprintf(buf, n, "logit space: A = W X + b is normal in R^%d, sampled directly", r->K);
-  else
-    snprintf(buf, n, "x space: %s router over the law's samples", router_kind_name(r));
-}
-
-/* Counts margins into the shells of `w` (sorted ascending) over o->samples. */
-static RtStatus mc_count(Rt *rt, const McSetup *s, MarginSpec ms, const double *w, int nw,
-                         const QueryOpts *o, uint64_t seed, uint64_t *counts, uint64_t *done)
-{
-  McCtx c = {s->router, s->law, ms, w, nw, rt->block, counts, 0, 0};
-  c.law_scratch = law_scratch(s->law, c.bsize);
-  c.router_scratch = router_scratch(s->router, c.bsize);
-  EstKernel k = {&c, mc_scratch_doubles(&c) * sizeof(double), (size_t)nw, mc_block,
-                 mc_reduce};
-  memset(counts, 0, (size_t)nw * sizeof *counts);
-  return est_run(rt, &k, o->samples, seed, done);
+  CountCtx c = {s, w, nw, shells};
+  size_t B = rt->block;
+  EstKernel k = {&c, (B + msampler_scratch(s, B)) * sizeof(double), (size_t)nw, count_block,
+                 count_reduce};
+  memset(shells, 0, (size_t)nw * sizeof *shells);
+  return est_run(rt, &k, o->samples, o->seed, done);
 }
 
 static RtStatus check_spec(Rt *rt, const Router *r, MarginSpec ms);
@@ -364,7 +292,7 @@ static void sort_widths(const double *w, int nw, double *sorted, int *order)
     sorted[j] = w[order[j]];
 }
 
-static RtStatus mass_mc(Rt *rt, const McSetup *s, MarginSpec ms, const double *w, int nw,
+static RtStatus mass_mc(Rt *rt, const MarginSampler *s, const double *w, int nw,
                         const QueryOpts *o, double *mass, double *se, uint64_t *done)
 {
   double *sorted = rt_array(rt, (size_t)nw, sizeof *sorted);
@@ -373,7 +301,7 @@ static RtStatus mass_mc(Rt *rt, const McSetup *s, MarginSpec ms, const double *w
   RtStatus st = sorted && order && counts ? RT_OK : RT_ENOMEM;
   if (!st) {
     sort_widths(w, nw, sorted, order);
-    st = mc_count(rt, s, ms, sorted, nw, o, o->seed, counts, done);
+    st = mc_count(rt, s, sorted, nw, o, counts, done);
   }
   if (!st || st == RT_EINTR) {
     double n = (double)*done, cum = 0;
@@ -460,19 +388,19 @@ static RtStatus mass_at(Rt *rt, const Router *r, const Law *l, const double *w, 
   Result *res = result_new(rt, "boundary_mass");
   st = mass && se && res ? RT_OK : RT_ENOMEM;
   uint64_t done = 0;
-  McSetup s = {0};
+  MarginSampler s;
   char path[160];
   if (!st && exact) {
     st = mass_exact(rt, r, l, w, nw, mass, se);
     result_method(res, "exact", "K = 2 closed form: s = a_1 - a_2 is normal");
-  } else if (!st && !(st = mc_setup(rt, r, l, &s))) {
-    st = mass_mc(rt, &s, ms, w, nw, o, mass, se, &done);
-    mc_path(&s, r, path, sizeof path);
+  } else if (!st && !(st = msampler_init(rt, &s, r, l, ms))) {
+    st = mass_mc(rt, &s, w, nw, o, mass, se, &done);
+    msampler_path(&s, r, path, sizeof path);
     result_method(res, "mc", path);
     res->samples = done;
     res->seed = o->seed;
     res->partial = st == RT_EINTR;
-    mc_teardown(rt, &s);
+    msampler_free(rt, &s);
   }
   if (!st || st == RT_EINTR)
     mass_rows(res, w, nw, mass, se);
@@ -508,29 +436,19 @@ static void density_component(const Law *l, double weight, void *ctx)
 
 /* The median margin from one pilot block (its own stream), which sets the
  * scale of the widths at which M(w)/w is extrapolated to w = 0. */
-static RtStatus pilot_scale(Rt *rt, const McSetup *s, MarginSpec ms, uint64_t seed,
-                            double *scale)
+static RtStatus pilot_scale(Rt *rt, const MarginSampler *s, uint64_t seed, double *scale)
 {
   size_t n = 8192;
-  McCtx c = {s->router, s->law, ms, NULL, 0, n, NULL, law_scratch(s->law, n),
-             router_scratch(s->router, n)};
-  double *buf = rt_array(rt, mc_scratch_doubles(&c), sizeof *buf);
-  if (!buf)
+  double *delta = rt_array(rt, n + msampler_scratch(s, n), sizeof *delta);
+  if (!delta)
     return RT_ENOMEM;
-  double *x = buf, *a = x + (size_t)s->law->dim * n, *delta = a + (size_t)s->router->K * n;
-  double *ls = delta + n, *rs = ls + c.law_scratch, *ms_scr = rs + c.router_scratch;
   SampleBlock sb = {seed, UINT64_MAX, 0, 0x70696c74u, n};
   BlockErr err = {0};
-  law_sample(s->law, &sb, x, n, ls);
-  const double *logits = x;
-  RtStatus st = RT_OK;
-  if (s->router->kind != ROUTER_IDENTITY) {
-    st = router_logits(s->router, n, x, n, a, n, rs, &err);
-    logits = a;
-  }
-  if (!st) {
-    margin_gap(s->router->K, ms.hi, ms.lo, n, logits, n, delta, ms_scr);
-    /* Median by counting below a bisected threshold: no sort, no allocation. */
+  RtStatus st = msampler_block(s, &sb, delta + n, delta, &err);
+  if (st) {
+    rt_error(rt, st, "%s", err.msg);
+  } else {
+    /* Median by bisecting on a threshold: no sort, no extra memory. */
     double lo = 0, hi = 0;
     for (size_t i = 0; i < n; i++)
       hi = fmax(hi, delta[i]);
@@ -545,10 +463,8 @@ static RtStatus pilot_scale(Rt *rt, const McSetup *s, MarginSpec ms, uint64_t se
         hi = mid;
     }
     *scale = hi;
-  } else {
-    rt_error(rt, st, "%s", err.msg);
   }
-  rt_free(rt, buf);
+  rt_free(rt, delta);
   return st;
 }
 
@@ -574,13 +490,13 @@ static void richardson(const uint64_t *counts, double n, double h, double *value
 static RtStatus density_mc(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
                            const QueryOpts *o, Result *res)
 {
-  McSetup s;
-  RtStatus st = mc_setup(rt, r, l, &s);
+  MarginSampler s;
+  RtStatus st = msampler_init(rt, &s, r, l, ms);
   if (st)
     return st;
   double scale = 0, value = 0, se = 0;
   uint64_t counts[3], done = 0;
-  st = pilot_scale(rt, &s, ms, o->seed, &scale);
+  st = pilot_scale(rt, &s, o->seed, &scale);
   if (!st && !(scale > 0))
     st = rt_error(rt, RT_EINVAL,
                   "the margin is 0 for most samples (the router's experts tie on a set of "
@@ -588,11 +504,11 @@ static RtStatus density_mc(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
   double h = scale * pow((double)o->samples, -1.0 / 7) * 0.5;
   double w[3] = {h, 2 * h, 4 * h};
   if (!st || st == RT_EINTR)
-    st = mc_count(rt, &s, ms, w, 3, o, o->seed, counts, &done);
+    st = mc_count(rt, &s, w, 3, o, counts, &done);
   if ((!st || st == RT_EINTR) && done > 0)
     richardson(counts, (double)done, h, &value, &se);
   char path[200], bias[240];
-  mc_path(&s, r, path, sizeof path);
+  msampler_path(&s, r, path, sizeof path);
   snprintf(bias, sizeof bias,
            "Richardson extrapolation of M(w)/w from w = h, 2h, 4h with h = %.4g "
            "(median margin %.4g x N^(-1/7) / 2); bias O(h^3)", h, scale);
@@ -604,7 +520,7 @@ static RtStatus density_mc(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
   res->samples = done;
   res->seed = o->seed;
   res->partial = st == RT_EINTR;
-  mc_teardown(rt, &s);
+  msampler_free(rt, &s);
   return st;
 }
 

@@ -16,6 +16,7 @@
 #define MOE_BOUNDARY_H
 
 #include "law.h"
+#include "msampler.h"
 #include "result.h"
 #include "router.h"
 
@@ -26,12 +27,6 @@ typedef struct QueryOpts {
   uint64_t seed;
   Method method;
 } QueryOpts;
-
-/* Which margin: the gap a_(hi) - a_(lo) between ranks (1, 2 is the top-two
- * margin; 1, j+1 is `order = j`; k, k+1 is a top-k switch). */
-typedef struct MarginSpec {
-  int hi, lo;
-} MarginSpec;
 
 /* "auto", "exact", "quadrature", "mc"; returns -1 for anything else. */
 int method_parse(const char *s);

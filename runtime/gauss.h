@@ -29,6 +29,12 @@ double gauss_sf(double x);
  * large positive x.  -INFINITY only when x²/2 overflows (x < -1.3e154). */
 double gauss_log_cdf(double x);
 
+/* log of Mills' ratio, log(Φ(-x)/φ(x)), accurate for every x: a
+ * continued fraction for x >= 5 (where Φ(-x) and φ(x) underflow together),
+ * the plain ratio in between, and logs for x <= -5 (where the ratio is
+ * about √(2π)·e^{x²/2} and overflows). */
+double gauss_log_mills(double x);
+
 /* P(a < Z < b) for a <= b, with full relative precision both for tiny widths
  * (b - a = 1e-12 gives φ·(b-a) to ~2 ulp) and for intervals deep in one tail.
  * Returns 0 when a >= b; a = -INFINITY and b = +INFINITY are allowed. */

@@ -146,6 +146,8 @@ static void test_normal_errors(void)
   if (!ok(strstr(rt.msg, what) && strstr(rt.msg, "not symmetric"),
           "the message names the covariance and says 'not symmetric'"))
     printf("#   message: %s\n", rt.msg);
+  ok(strstr(rt.msg, "cov[0][1] = 0.5") && strstr(rt.msg, "cov[1][0] = 0.4"),
+     "the asymmetry message names the pair cov[0][1] = 0.5, cov[1][0] = 0.4");
 
   /* Positive diagonal, but indefinite (eigenvalues 3 and -1). */
   const double indef[4] = {1.0, 2.0, 2.0, 1.0};

@@ -353,6 +353,21 @@ static void test_newlines(void)
   kinds_are(&r, k12, N(k12), "if/then/else over lines");
   run_free(&r);
 
+  /* A keyword after '.' is a field name: a newline after it ends the
+   * statement even when the keyword (noise, with, on...) would continue it. */
+  run_s(&r, "y = m.noise\nz = t.with\nw = 1");
+  int kf[] = {TK_IDENT, TK_ASSIGN, TK_IDENT, TK_DOT, TK_NOISE, TK_NEWLINE,
+              TK_IDENT, TK_ASSIGN, TK_IDENT, TK_DOT, TK_WITH, TK_NEWLINE,
+              TK_IDENT, TK_ASSIGN, TK_NUMBER, TK_NEWLINE, 0};
+  kinds_are(&r, kf, N(kf), "fields named 'noise' and 'with' at the end of a line");
+  run_free(&r);
+
+  /* ...while a keyword that is not after '.' still continues the line. */
+  run_s(&r, "target y = f noise\n0.1");
+  int kn[] = {TK_TARGET, TK_IDENT, TK_ASSIGN, TK_IDENT, TK_NOISE, TK_NUMBER, TK_NEWLINE, 0};
+  kinds_are(&r, kn, N(kn), "'noise' at the end of a line continues the statement");
+  run_free(&r);
+
   /* A statement keyword used as a named argument on its own line inside a
    * call is not taken for an unclosed bracket. */
   run_s(&r, "m = moe(\n  router = r,\n  experts = e)\n");

@@ -154,6 +154,9 @@ static void test_soft_keywords(void)
           "(call f (target= t) (model= m) (on= 1) (under= 2) (with= 3) (schedule= s))");
   dump_is("print expert + law", "(print @1:1 (+ expert law))\n", "'print expert + law'");
   dump_is("let model = 1\n", "(let model @1:1 1)\n", "'let model = 1'");
+  dump_is("let y = m.noise\nprint y.with\n",
+          "(let y @1:1 (field m noise))\n(print @2:1 (field y with))\n",
+          "fields named 'noise' and 'with' end their lines");
   dump_is("law X = normal(dim = 2)\nprint X.law\n",
           "(decl law X @1:1 (call normal (dim= 2)))\n(print @2:1 (field X law))\n",
           "a law and its field 'law'");
@@ -316,13 +319,13 @@ static void test_recovery(void)
           "let a = 1\n"
           "set = 2\n"
           "print a\n"
-          "fn f(1) = 2\n"
+          "extern fn k(x: vec) num from \"a.so\"\n"
           "let c = 3\n");
   if (!ok(p.d.n == 3, "three bad statements give three errors"))
     dump_diags(&p);
   diag_is(&p, 0, "unexpected number '3'", "expected '='", 1, 7, "'let x 3'");
   diag_is(&p, 1, "unexpected '='", NULL, 3, 5, "'set = 2'");
-  diag_is(&p, 2, "unexpected number '1'", "expected ')'", 5, 6, "'fn f(1) = 2'");
+  diag_is(&p, 2, "unexpected name 'num'", "expected '->'", 5, 21, "extern without '->'");
   ok_str(sb_str(&p.dump), "(let a @2:1 1)\n(print @4:1 a)\n(let c @6:1 3)\n",
          "the good statements between the bad ones are kept");
   ok(p.incomplete == 0, "wrong input is not incomplete");
