@@ -515,7 +515,7 @@ static void check_decl_value(Checker *c, const Stmt *s)
               s->name, ast_decl_name(s->decl));
   }
   if (s->noise && want != V_TARGET)
-    ERR(c, s->noise, "'noise' belongs to targets, not to a %s", ast_decl_name(s->decl));
+    ERR(c, s->noise, "'noise' belongs to targets, not to %s", kind_article(decl_kinds[s->decl]));
   else if (s->noise)
     check_expr(c, s->noise, V_NUM);
   if (s->opts.n)
@@ -547,7 +547,7 @@ static void check_decl_body(Checker *c, const Stmt *s)
   c->body_of = saved_of;
   c->n = mark;
   if (s->noise && s->decl != D_TARGET)
-    ERR(c, s->noise, "'noise' belongs to targets, not to a %s", ast_decl_name(s->decl));
+    ERR(c, s->noise, "'noise' belongs to targets, not to %s", kind_article(decl_kinds[s->decl]));
   else if (s->noise)
     check_expr(c, s->noise, V_NUM);
   for (int i = 0; i < s->opts.n; i++) {

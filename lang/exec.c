@@ -123,8 +123,8 @@ static int exec_decl_value(Interp *I, const Stmt *s)
   else if (v.kind != want)
     err = wrong_kind(I, s, v);
   if (!err && s->noise && want != V_TARGET)
-    err = eval_error(I, s->noise, "'noise' belongs to targets, not to a %s",
-                     ast_decl_name(s->decl));
+    err = eval_error(I, s->noise, "'noise' belongs to targets, not to %s",
+                     kind_article(decl_kind[s->decl]));
   if (!err && s->noise)
     err = apply_noise(I, s, &v);
   if (!err && s->opts.n)

@@ -1275,10 +1275,13 @@ static int wrap(Interp *I, const Stmt *s, BlockFn *f, Value *out)
   }
   case D_TARGET: {
     Target *t;
-    if (!(st = target_fn(rt, f, noise, &t)))
+    if (!(st = target_fn(rt, f, noise, &t))) {
       *out = val_obj(V_TARGET, t);
-    else
-      return eval_error(I, s->noise ? s->noise : s->value, "%s", rt->msg) + (rt_clear(rt), 0);
+    } else {
+      eval_error(I, s->noise ? s->noise : s->value, "%s", rt->msg);
+      rt_clear(rt);
+      return 1;
+    }
     break;
   }
   case D_ROUTER: {

@@ -274,6 +274,7 @@ static RtStatus step(const Frame *f, const VmIns *ins, BlockErr *err)
 static RtStatus bad_output(const VmProg *p, const Frame *f, int k, size_t i, double v,
                            BlockErr *err)
 {
+  const char *what = isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf";
   char xs[160];
   size_t used = 0;
   xs[0] = '\0';
@@ -281,10 +282,10 @@ static RtStatus bad_output(const VmProg *p, const Frame *f, int k, size_t i, dou
     used += (size_t)snprintf(xs + used, sizeof xs - used, "%s%.6g", j ? ", " : "",
                              f->x[(size_t)j * f->ldx + i]);
   if (p->out_dim == 1)
-    return block_fail(err, RT_EINVAL, "%s gave %g for the sample x = [%s]%s", p->name, v, xs,
+    return block_fail(err, RT_EINVAL, "%s gave %s for the sample x = [%s]%s", p->name, what, xs,
                       p->in_dim > 8 ? " (first coordinates)" : "");
-  return block_fail(err, RT_EINVAL, "%s gave %g in output %d for the sample x = [%s]",
-                    p->name, v, k, xs);
+  return block_fail(err, RT_EINVAL, "%s gave %s in output %d for the sample x = [%s]",
+                    p->name, what, k, xs);
 }
 
 static RtStatus store(const VmProg *p, const Frame *f, double *y, size_t ldy, BlockErr *err)
