@@ -214,18 +214,23 @@ static int fold(VmOp op, double x, double y, double *z)
   }
 }
 
+static int fold_linear(Lower *L, VmOp op, VmArg a, VmArg b, VmArg *out);
+
 static VmArg op2(Lower *L, VmOp op, VmArg a, VmArg b)
 {
   double z;
+  VmArg r;
   if (a.space == VM_CONST && b.space == VM_CONST && fold(op, a.k, b.k, &z))
     return kconst(z);
-  /* x + 0, x * 1: no instruction. */
-  if ((op == VM_ADD && b.space == VM_CONST && b.k == 0) ||
+  /* x + 0, x - 0, x * 1, x / 1: no instruction. */
+  if (((op == VM_ADD || op == VM_SUB) && b.space == VM_CONST && b.k == 0) ||
       ((op == VM_MUL || op == VM_DIV) && b.space == VM_CONST && b.k == 1))
     return a;
   if ((op == VM_ADD && a.space == VM_CONST && a.k == 0) ||
       (op == VM_MUL && a.space == VM_CONST && a.k == 1))
     return b;
+  if (fold_linear(L, op, a, b, &r))
+    return r;
   return emit(L, op, a, b, 0);
 }
 
@@ -237,16 +242,106 @@ static VmArg op1(Lower *L, VmOp op, VmArg a)
   return emit(L, op, a, kconst(0), 0);
 }
 
-/* acc + k·x, with the trivial cases folded away. */
-static VmArg axpy(Lower *L, VmArg acc, double k, VmArg x)
+/* The instruction that last wrote temporary t, or NULL (temporaries are
+ * written once, except the rows of a GEMM or a call, which are not
+ * linear combinations anyway). */
+static VmIns *producer(Lower *L, VmArg a)
 {
-  if (k == 0)
-    return acc;
-  if (x.space == VM_CONST)
-    return op2(L, VM_ADD, acc, kconst(k * x.k));
-  if (acc.space == VM_CONST && acc.k == 0)
-    return k == 1 ? x : op2(L, VM_MUL, kconst(k), x);
-  return emit(L, VM_AXPY, acc, x, k);
+  if (a.space != VM_TEMP)
+    return NULL;
+  for (int i = L->p->ncode - 1; i >= 0; i--) {
+    VmIns *ins = &L->p->code[i];
+    if (ins->dst == a.idx && ins->op != VM_GEMM && ins->op != VM_CALL)
+      return ins;
+  }
+  return NULL;
+}
+
+#define LINCOMB_MAX 64
+
+/* k0 + Σ coef[j]·src[j] as one VM_LINCOMB (chained when longer than the
+ * kernel takes), with zero terms dropped and constant sources folded. */
+static VmArg lincomb(Lower *L, double k0, const VmArg *src, const double *coef, int n)
+{
+  VmArg keep[LINCOMB_MAX];
+  double kc[LINCOMB_MAX];
+  int m = 0;
+  VmArg acc = {VM_CONST, 0, 0};
+  for (int j = 0; j < n; j++) {
+    if (coef[j] == 0)
+      continue;
+    if (src[j].space == VM_CONST) {
+      k0 += coef[j] * src[j].k;
+      continue;
+    }
+    if (m == LINCOMB_MAX - 1 && j < n - 1) {
+      /* full: close this part, it becomes the first term of the next */
+      acc = lincomb(L, k0, keep, kc, m);
+      k0 = 0;
+      m = 0;
+      keep[m] = acc;
+      kc[m++] = 1;
+    }
+    keep[m] = src[j];
+    kc[m++] = coef[j];
+  }
+  if (m == 0)
+    return kconst(k0);
+  if (m == 1 && k0 == 0 && kc[0] == 1)
+    return keep[0];
+  VmIns ins;
+  memset(&ins, 0, sizeof ins);
+  ins.op = VM_LINCOMB;
+  ins.dst = vm_temp(L->p);
+  ins.k = k0;
+  ins.nsrc = (uint32_t)m;
+  ins.srcs = vm_sources(&L->I->rt, L->p, keep, (size_t)m);
+  ins.mat = vm_matrix(&L->I->rt, L->p, kc, 1, (size_t)m);
+  if (!ins.srcs || !ins.mat || vm_emit(&L->I->rt, L->p, &ins))
+    L->arena.failed = 1;
+  return (VmArg){VM_TEMP, ins.dst, 0};
+}
+
+/* a ± b, a·k, a/k where a side is a linear combination: one new lincomb
+ * instead of an extra pass (the old one is dropped if nothing else reads
+ * it).  Returns 0 when the pattern does not apply. */
+static int fold_linear(Lower *L, VmOp op, VmArg a, VmArg b, VmArg *out)
+{
+  VmIns *pa = producer(L, a), *pb = producer(L, b);
+  int la = pa && pa->op == VM_LINCOMB, lb = pb && pb->op == VM_LINCOMB;
+  VmArg src[2 * LINCOMB_MAX];
+  double coef[2 * LINCOMB_MAX], k = 0, sa = 1, sb = op == VM_SUB ? -1 : 1;
+  int n = 0;
+  /* Products and quotients by a constant, sums and differences: all
+   * linear in their column operands. */
+  if ((op == VM_MUL || op == VM_DIV) && a.space != VM_CONST && b.space == VM_CONST &&
+      b.k != 0 && isfinite(1 / b.k))
+    sa = op == VM_MUL ? b.k : 1 / b.k;
+  else if (op == VM_MUL && a.space == VM_CONST && b.space != VM_CONST)
+    return fold_linear(L, VM_MUL, b, a, out);
+  else if (op != VM_ADD && op != VM_SUB)
+    return 0;
+  const VmIns *parts[2] = {la ? pa : NULL, (op == VM_ADD || op == VM_SUB) && lb ? pb : NULL};
+  VmArg plain[2] = {a, b};
+  double scale[2] = {sa, (op == VM_ADD || op == VM_SUB) ? sb : 0};
+  for (int t = 0; t < 2; t++) {
+    if (scale[t] == 0)
+      continue;
+    if (parts[t]) {
+      k += scale[t] * parts[t]->k;
+      for (uint32_t j = 0; j < parts[t]->nsrc; j++) {
+        src[n] = parts[t]->srcs[j];
+        coef[n++] = scale[t] * parts[t]->mat[j];
+      }
+    } else if (plain[t].space == VM_CONST) {
+      k += scale[t] * plain[t].k;
+    } else {
+      src[n] = plain[t];
+      coef[n++] = scale[t];
+    }
+  }
+  *out = lincomb(L, k, src, coef, n);
+  return 1;
 }
 
 /* ------------------------------------------------------------ names */
@@ -410,27 +505,32 @@ static int matvec(Lower *L, const Expr *e, const double *M, int K, int m, VmArg 
       out->ops[k] = (VmArg){VM_TEMP, ins.dst + (uint32_t)k, 0};
     return 0;
   }
-  for (int k = 0; k < K; k++) {
-    VmArg acc = kconst(0);
-    for (int j = 0; j < m; j++)
-      acc = axpy(L, acc, M[(size_t)k * m + j], x[j]);
-    out->ops[k] = acc;
-  }
+  for (int k = 0; k < K; k++)
+    out->ops[k] = lincomb(L, 0, x, M + (size_t)k * m, m);
   return 0;
 }
 
+/* Σ a_i b_i: constant factors become lincomb coefficients; products of
+ * two per-sample columns are multiplied first. */
 static int dot_ops(Lower *L, VmArg *a, VmArg *b, int n, VmArg *out)
 {
-  VmArg acc = kconst(0);
+  VmArg *src = arena_alloc(&L->arena, (size_t)(n ? n : 1) * sizeof *src);
+  double *coef = arena_alloc(&L->arena, (size_t)(n ? n : 1) * sizeof *coef);
+  if (!src || !coef)
+    return 1;
   for (int i = 0; i < n; i++) {
-    if (a[i].space == VM_CONST)
-      acc = axpy(L, acc, a[i].k, b[i]);
-    else if (b[i].space == VM_CONST)
-      acc = axpy(L, acc, b[i].k, a[i]);
-    else
-      acc = op2(L, VM_ADD, acc, op2(L, VM_MUL, a[i], b[i]));
+    if (a[i].space == VM_CONST) {
+      src[i] = b[i];
+      coef[i] = a[i].k;
+    } else if (b[i].space == VM_CONST) {
+      src[i] = a[i];
+      coef[i] = b[i].k;
+    } else {
+      src[i] = emit(L, VM_MUL, a[i], b[i], 0);
+      coef[i] = 1;
+    }
   }
-  *out = acc;
+  *out = lincomb(L, 0, src, coef, n);
   return 0;
 }
 
@@ -1067,6 +1167,53 @@ static void capture_expr(Interp *I, Template *t, const Expr *e, const ParamList 
 
 /* ------------------------------------------------------------ compiling */
 
+static void mark(unsigned char *live, VmArg a)
+{
+  if (a.space == VM_TEMP)
+    live[a.idx] = 1;
+}
+
+/* Removes instructions whose results nothing reads (left behind when a
+ * linear combination was folded into a bigger one), walking backwards from
+ * the outputs.  The flag array lives on the stack for small programs. */
+static void drop_dead(Rt *rt, VmProg *p)
+{
+  unsigned char small[4096], *live = small;
+  if (p->ntemps > sizeof small)
+    return;                       /* large programs keep everything */
+  memset(live, 0, p->ntemps);
+  for (int k = 0; k < p->out_dim; k++)
+    mark(live, p->out[k]);
+  for (int i = p->ncode - 1; i >= 0; i--) {
+    VmIns *ins = &p->code[i];
+    uint32_t width = ins->op == VM_GEMM ? ins->rows : ins->op == VM_CALL ? (uint32_t)ins->fn->out_dim : 1;
+    int used = 0;
+    for (uint32_t r = 0; r < width; r++)
+      used |= live[ins->dst + r];
+    if (!used) {
+      ins->op = VM_NOPS;          /* marked dead; compacted below */
+      continue;
+    }
+    mark(live, ins->a);
+    mark(live, ins->b);
+    mark(live, ins->c);
+    if (ins->op == VM_GEMM || ins->op == VM_CALL) {
+      uint32_t n = ins->op == VM_GEMM ? ins->cols : (uint32_t)ins->fn->in_dim;
+      for (uint32_t j = 0; j < n; j++)
+        mark(live, (VmArg){ins->a.space, ins->a.idx + j, 0});
+    }
+    for (uint32_t j = 0; j < ins->nsrc; j++)
+      mark(live, ins->srcs[j]);
+  }
+  int k = 0;
+  for (int i = 0; i < p->ncode; i++)
+    if (p->code[i].op != VM_NOPS)
+      p->code[k++] = p->code[i];
+    else
+      blockfn_unref(rt, p->code[i].fn);   /* a dead call drops its reference */
+  p->ncode = k;
+}
+
 static void lower_free(Lower *L)
 {
   for (int i = 0; i < L->nowned; i++)
@@ -1119,6 +1266,7 @@ static int compile(Template *t, int dim, int quiet, Lower *L, VmProg **prog)
                 s->name, vec ? "" : ", not a number");
   if (vm_set_outputs(&I->rt, L->p, ops, n))
     return lerr(L, s->value, "out of memory");
+  drop_dead(&I->rt, L->p);
   *prog = L->p;
   L->p = NULL;
   return 0;

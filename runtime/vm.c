@@ -37,6 +37,9 @@ void vm_free(Rt *rt, VmProg *p)
   for (int i = 0; i < p->nmats; i++)
     rt_free(rt, p->mats[i]);
   rt_free(rt, p->mats);
+  for (int i = 0; i < p->nlists; i++)
+    rt_free(rt, p->lists[i]);
+  rt_free(rt, p->lists);
   rt_free(rt, p->code);
   rt_free(rt, p->out);
   rt_free(rt, p->name);
@@ -73,6 +76,20 @@ const double *vm_matrix(Rt *rt, VmProg *p, const double *m, size_t rows, size_t 
     return NULL;
   memcpy(copy, m, rows * cols * sizeof *copy);
   p->mats[p->nmats++] = copy;
+  return copy;
+}
+
+const VmArg *vm_sources(Rt *rt, VmProg *p, const VmArg *srcs, size_t n)
+{
+  VmArg **v = rt_realloc(rt, p->lists, (size_t)(p->nlists + 1) * sizeof *v);
+  if (!v)
+    return NULL;
+  p->lists = v;
+  VmArg *copy = rt_array(rt, n ? n : 1, sizeof *copy);
+  if (!copy)
+    return NULL;
+  memcpy(copy, srcs, n * sizeof *copy);
+  p->lists[p->nlists++] = copy;
   return copy;
 }
 
@@ -210,6 +227,26 @@ KERNEL static void k_axpy(size_t n, const double *pa, double ka, const double *p
       d[i] = ka + k * kb;
 }
 
+/* dst = k + Σ coef[j]·src[j]: accumulated in chunks that stay in L1 while
+ * the sources stream by (an axpy chain would write a column per term). */
+KERNEL static void k_lincomb(size_t n, double k, const double *const *src,
+                             const double *coef, uint32_t nsrc, double *d)
+{
+  double acc[256];
+  for (size_t i0 = 0; i0 < n; i0 += 256) {
+    size_t m = n - i0 < 256 ? n - i0 : 256;
+    for (size_t i = 0; i < m; i++)
+      acc[i] = k;
+    for (uint32_t j = 0; j < nsrc; j++) {
+      const double *s = src[j] + i0;
+      double c = coef[j];
+      for (size_t i = 0; i < m; i++)
+        acc[i] += c * s[i];
+    }
+    memcpy(d + i0, acc, m * sizeof *acc);
+  }
+}
+
 KERNEL static void k_select(size_t n, const double *pc, double kc, const double *pa,
                             double ka, const double *pb, double kb, double *d)
 {
@@ -253,6 +290,13 @@ static RtStatus step(const Frame *f, const VmIns *ins, BlockErr *err)
     k_select(n, col(f, ins->c), ins->c.k, col(f, ins->a), ins->a.k, col(f, ins->b),
              ins->b.k, d);
     return RT_OK;
+  case VM_LINCOMB: {
+    const double *src[64];
+    for (uint32_t j = 0; j < ins->nsrc; j++)
+      src[j] = col(f, ins->srcs[j]);
+    k_lincomb(n, ins->k, src, ins->mat, ins->nsrc, d);
+    return RT_OK;
+  }
   case VM_GEMM:
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)ins->rows, (int)n,
                 (int)ins->cols, 1.0, ins->mat, (int)ins->cols, col(f, ins->a),
@@ -345,7 +389,8 @@ const char *vm_op_name(VmOp op)
   static const char *const names[] = {
       "mov", "neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos", "tan", "tanh",
       "sigmoid", "softplus", "erf", "not", "add", "sub", "mul", "div", "pow", "min", "max",
-      "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "axpy", "select", "gemm", "call"};
+      "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "axpy", "lincomb", "select", "gemm",
+      "call"};
   return op < VM_NOPS ? names[op] : "?";
 }
 
@@ -371,6 +416,14 @@ void vm_dump(StrBuf *b, const VmProg *p)
       sb_printf(b, "[%u×%u matrix] · ", ins->rows, ins->cols);
       arg_text(b, ins->a);
       sb_printf(b, "..+%u  -> t%u..t%u", ins->cols - 1, ins->dst, ins->dst + ins->rows - 1);
+    } else if (ins->op == VM_LINCOMB) {
+      sb_num(b, ins->k);
+      for (uint32_t j = 0; j < ins->nsrc; j++) {
+        sb_puts(b, " + ");
+        sb_num(b, ins->mat[j]);
+        sb_puts(b, "·");
+        arg_text(b, ins->srcs[j]);
+      }
     } else if (ins->op == VM_CALL) {
       sb_printf(b, "%s(", ins->fn->name);
       arg_text(b, ins->a);

@@ -29,6 +29,8 @@ typedef enum VmOp {
   VM_LT, VM_LE, VM_GT, VM_GE, VM_EQ, VM_NE, VM_AND, VM_OR,
   /* dst = a + k·b */
   VM_AXPY,
+  /* dst = k + Σ_j coef[j]·src[j] over nsrc columns */
+  VM_LINCOMB,
   /* dst = c ? a : b (c is 0 or 1) */
   VM_SELECT,
   /* dst .. dst+rows-1 = M (rows × cols) · (a .. a+cols-1) */
@@ -52,7 +54,9 @@ typedef struct VmIns {
   VmArg a, b, c;
   double k;              /* AXPY factor */
   uint32_t rows, cols;   /* GEMM shape */
-  const double *mat;     /* GEMM matrix (owned by the program) */
+  const double *mat;     /* GEMM matrix, LINCOMB coefficients (owned by the program) */
+  const VmArg *srcs;     /* LINCOMB sources (owned by the program) */
+  uint32_t nsrc;
   BlockFn *fn;           /* CALL target (a reference) */
 } VmIns;
 
@@ -64,6 +68,8 @@ typedef struct VmProg {
   VmArg *out;            /* out_dim operands */
   double **mats;         /* GEMM matrices, owned */
   int nmats;
+  VmArg **lists;         /* LINCOMB source lists, owned */
+  int nlists;
   char *name;            /* "expert f" for messages */
 } VmProg;
 
@@ -77,6 +83,9 @@ int vm_emit(Rt *rt, VmProg *p, const VmIns *ins);
 uint32_t vm_temp(VmProg *p);
 /* Takes ownership of a GEMM matrix (rows × cols, copied); NULL on OOM. */
 const double *vm_matrix(Rt *rt, VmProg *p, const double *m, size_t rows, size_t cols);
+/* Takes a copy of a LINCOMB source list; NULL on OOM. */
+const VmArg *vm_sources(Rt *rt, VmProg *p, const VmArg *srcs, size_t n);
+
 /* Sets the outputs (copied); 1 on OOM. */
 int vm_set_outputs(Rt *rt, VmProg *p, const VmArg *out, int n);
 
