@@ -122,6 +122,30 @@ def bench_vm(args, tmp, N):
             "ratio": lin / expr}
 
 
+def bench_load(args, tmp):
+    """load() of router weights the size of a real model's (K = 256, d = 4096)
+    from .npy and from CSV; the time is the script's minus an empty script's."""
+    import numpy as np  # only here: the rest of the driver needs no numpy
+    W = np.random.default_rng(1).standard_normal((256, 4096))
+    npy, csv = os.path.join(tmp, "W.npy"), os.path.join(tmp, "W.csv")
+    np.save(npy, W)
+    np.savetxt(csv, W, delimiter=",", fmt="%.17g")
+
+    def best(script):
+        path = os.path.join(tmp, "load.moe")
+        with open(path, "w") as f:
+            f.write(script)
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            subprocess.run([args.moe, path], check=True, capture_output=True)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+    empty = best("let a = 1\n")
+    return {"workload": "load() of a 256x4096 matrix", "npy_seconds": best(f'let W = load("{npy}")\n') - empty,
+            "csv_seconds": best(f'let W = load("{csv}")\n') - empty}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--moe", default="./moe")
@@ -137,7 +161,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         plan = [("w1-small", lambda: bench_w1(args, tmp, 8, 4, 10_000_000 // scale)),
                 ("w1-large", lambda: bench_w1(args, tmp, 64, 16, 2_000_000 // scale)),
-                ("vm", lambda: bench_vm(args, tmp, 10_000_000 // scale))]
+                ("vm", lambda: bench_vm(args, tmp, 10_000_000 // scale)),
+                ("load", lambda: bench_load(args, tmp))]
         for tag, fn in plan:
             if args.only and tag not in args.only.split(","):
                 continue
@@ -156,6 +181,10 @@ def main():
         for r in peer_rows:
             print(f"| {r['workload']} | {r['moe_samples_per_s']:.3g} | {r['peer_samples_per_s']:.3g} "
                   f"| **{r['ratio']:.1f}x** | {r['agreement_z']:.2f} |")
+    for r in results:
+        if "npy_seconds" in r:
+            print(f"\nload() of a 256x4096 matrix: .npy {r['npy_seconds'] * 1e3:.1f} ms, "
+                  f"CSV {r['csv_seconds'] * 1e3:.0f} ms")
     vm_rows = [r for r in results if "expression_samples_per_s" in r]
     if vm_rows:
         print()

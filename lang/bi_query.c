@@ -129,12 +129,14 @@ int bi_layer(Call *c, Value *out)
 {
   Router *r = router_arg(c, 0);
   QueryArgs q;
+  MarginSpec ms;
   const double *tau;
   size_t nt;
-  if (check_law_dim(c, r, 1) || arg_query(c, &q) || taus(c, 2, &tau, &nt))
+  if (check_law_dim(c, r, 1) || margin_spec(c, r, &ms) || arg_query(c, &q) ||
+      taus(c, 2, &tau, &nt))
     return 1;
   Result *res = NULL;
-  RtStatus st = query_layer(&c->I->rt, r, c->arg[1].u.p, tau, nt, &q.o, &res);
+  RtStatus st = query_layer(&c->I->rt, r, c->arg[1].u.p, tau, nt, ms, &q.o, &res);
   return finish(c, st, res, out);
 }
 

@@ -78,7 +78,8 @@ static const BParam p_iface[] = {{"router", RT_OR_MODEL, P_REQ},
 static const BParam p_layer[] = {{"router", RT_OR_MODEL, P_REQ},
                                  {"law", KS(V_LAW), P_REQ},
                                  {"schedule", KS(V_SCHED) | KS(V_VEC) | KS(V_NUM), P_REQ},
-                                 EST_OPTS};
+                                 {"order", KS(V_NUM), P_NAMED},
+                                 {"k", KS(V_NUM), P_NAMED}, EST_OPTS};
 static const BParam p_risk[] = {{"model", KS(V_MODEL), P_REQ},
                                 {"target", KS(V_TARGET), P_REQ},
                                 {"law", KS(V_LAW), P_REQ},

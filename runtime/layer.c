@@ -151,9 +151,10 @@ static void layer_rows(Result *res, const double *tau, size_t ntau, const double
 }
 
 static RtStatus layer_at(Rt *rt, const Router *r, const Law *l, const double *tau,
-                         size_t ntau, const QueryOpts *o, Result *res)
+                         size_t ntau, MarginSpec ms, const QueryOpts *o, Result *res)
 {
-  int exact = r->kind == ROUTER_LINEAR && r->K == 2 && law_is_gaussian(l);
+  int exact = r->kind == ROUTER_LINEAR && r->K == 2 && law_is_gaussian(l) && ms.hi == 1 &&
+              ms.lo == 2;
   if ((o->method == METHOD_EXACT || o->method == METHOD_QUADRATURE) && !exact)
     return rt_error(rt, RT_EUNSUP,
                     "no %s path for layer here (it needs K = 2, a linear router and a normal "
@@ -166,7 +167,6 @@ static RtStatus layer_at(Rt *rt, const Router *r, const Law *l, const double *ta
     result_method(res, "exact", "K = 2 closed form through Mills' ratio");
   } else if (!st) {
     MarginSampler s;
-    MarginSpec ms = {1, 2};
     uint64_t done = 0;
     char path[160];
     if (!(st = msampler_init(rt, &s, r, l, ms))) {
@@ -187,7 +187,7 @@ static RtStatus layer_at(Rt *rt, const Router *r, const Law *l, const double *ta
 }
 
 RtStatus query_layer(Rt *rt, Router *r0, const Law *l, const double *tau, size_t ntau,
-                     const QueryOpts *o, Result **out)
+                     MarginSpec ms, const QueryOpts *o, Result **out)
 {
   *out = NULL;
   double t0 = clock_seconds();
@@ -200,7 +200,11 @@ RtStatus query_layer(Rt *rt, Router *r0, const Law *l, const double *tau, size_t
   if (st)
     return st;
   Result *res = result_new(rt, "layer");
-  st = res ? layer_at(rt, r, l, tau, ntau, o, res) : RT_ENOMEM;
+  if (ms.hi < 1 || ms.lo <= ms.hi || ms.lo > r->K)
+    st = rt_error(rt, RT_EINVAL, "the margin between ranks %d and %d needs 1 <= %d < %d <= K = %d",
+                  ms.hi, ms.lo, ms.hi, ms.lo, r->K);
+  else
+    st = res ? layer_at(rt, r, l, tau, ntau, ms, o, res) : RT_ENOMEM;
   router_unref(rt, r);
   if ((st && st != RT_EINTR) || result_check(rt, res)) {
     result_unref(res);

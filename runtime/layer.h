@@ -12,8 +12,9 @@
 
 #include "boundary.h"
 
-/* Rows tau, value, stderr, over_tau (value / tau); ntau temperatures > 0. */
+/* Rows tau, value, stderr, over_tau (value / tau); ntau temperatures > 0.
+ * ms picks the margin (the top-two margin is the boundary layer proper). */
 RtStatus query_layer(Rt *rt, Router *r, const Law *x, const double *tau, size_t ntau,
-                     const QueryOpts *o, Result **out);
+                     MarginSpec ms, const QueryOpts *o, Result **out);
 
 #endif
