@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "../runtime/boundary.h"
+#include "../runtime/gate.h"
 #include "../runtime/layer.h"
+#include "../runtime/risk.h"
 #include "../runtime/law.h"
 #include "../runtime/model.h"
 #include "bi.h"
@@ -140,14 +142,62 @@ int bi_layer(Call *c, Value *out)
   return finish(c, st, res, out);
 }
 
+/* The input dimension of a model argument, or -1 when its router is
+ * generic (then the law or the points fix it). */
+static int model_law_dim(Call *c, int im, int il)
+{
+  const Model *m = c->arg[im].u.p;
+  const Law *l = c->arg[il].u.p;
+  if (m->router->dim >= 0 && m->router->dim != l->dim)
+    return call_error(c, il, "the model takes inputs of dimension %d but this law has "
+                      "dimension %d", m->router->dim, l->dim);
+  return 0;
+}
+
+int bi_gate(Call *c, Value *out)
+{
+  const double *pts, *tau;
+  size_t n, d, nt;
+  if (arg_mat(c, 1, &pts, &n, &d) || taus(c, 2, &tau, &nt))
+    return 1;
+  Model *m = c->arg[0].u.p;
+  if (m->router->dim >= 0 && (int)d != m->router->dim)
+    return call_error(c, 1, "the point%s %s %zu coordinates but the model takes %d",
+                      n == 1 ? "" : "s", n == 1 ? "has" : "have", d, m->router->dim);
+  Result *res;
+  if (query_gate(&c->I->rt, m, pts, n, (int)d, tau, nt, &res))
+    return call_rt_error(c, -1);
+  return call_result(c, res, out);
+}
+
+int bi_risk(Call *c, Value *out)
+{
+  QueryArgs q;
+  const double *tau;
+  size_t nt;
+  if (model_law_dim(c, 0, 2) || arg_query(c, &q) || taus(c, 3, &tau, &nt))
+    return 1;
+  Result *res = NULL;
+  RtStatus st = query_risk(&c->I->rt, c->arg[0].u.p, c->arg[1].u.p, c->arg[2].u.p, tau, nt,
+                           &q.o, &res);
+  return finish(c, st, res, out);
+}
+
+int bi_kappa(Call *c, Value *out)
+{
+  QueryArgs q;
+  if (model_law_dim(c, 0, 2) || arg_query(c, &q))
+    return 1;
+  Result *res = NULL;
+  RtStatus st = query_kappa(&c->I->rt, c->arg[0].u.p, c->arg[1].u.p, c->arg[2].u.p, &q.o, &res);
+  return finish(c, st, res, out);
+}
+
 static int later(Call *c, const char *what)
 {
   return call_error(c, -1, "%s() is not available yet in this build", what);
 }
 
-int bi_gate(Call *c, Value *out) { (void)out; return later(c, "gate"); }
 int bi_interface_integral(Call *c, Value *out) { (void)out; return later(c, "interface_integral"); }
-int bi_risk(Call *c, Value *out) { (void)out; return later(c, "risk"); }
-int bi_kappa(Call *c, Value *out) { (void)out; return later(c, "kappa"); }
 int bi_hessian(Call *c, Value *out) { (void)out; return later(c, "hessian"); }
 int bi_alignment(Call *c, Value *out) { (void)out; return later(c, "alignment"); }

@@ -70,7 +70,7 @@ static const BParam p_density[] = {{"router", RT_OR_MODEL, P_REQ},
                                    {"k", KS(V_NUM), P_NAMED}, EST_OPTS};
 static const BParam p_gate[] = {{"model", KS(V_MODEL), P_REQ},
                                 {"at", KS_POINTS, P_REQ},
-                                {"tau", KS(V_NUM), P_REQ}};
+                                {"tau", KS(V_NUM) | KS(V_VEC) | KS(V_SCHED), P_REQ}};
 static const BParam p_iface[] = {{"router", RT_OR_MODEL, P_REQ},
                                  {"law", KS(V_LAW), P_REQ},
                                  {"f", KS(V_EXPERT) | KS(V_FUNC) | KS(V_NUM), P_REQ},

@@ -434,40 +434,6 @@ static void density_component(const Law *l, double weight, void *ctx)
   m->value += weight * slab_density(s);
 }
 
-/* The median margin from one pilot block (its own stream), which sets the
- * scale of the widths at which M(w)/w is extrapolated to w = 0. */
-static RtStatus pilot_scale(Rt *rt, const MarginSampler *s, uint64_t seed, double *scale)
-{
-  size_t n = 8192;
-  double *delta = rt_array(rt, n + msampler_scratch(s, n), sizeof *delta);
-  if (!delta)
-    return RT_ENOMEM;
-  SampleBlock sb = {seed, UINT64_MAX, 0, 0x70696c74u, n};
-  BlockErr err = {0};
-  RtStatus st = msampler_block(s, &sb, delta + n, delta, &err);
-  if (st) {
-    rt_error(rt, st, "%s", err.msg);
-  } else {
-    /* Median by bisecting on a threshold: no sort, no extra memory. */
-    double lo = 0, hi = 0;
-    for (size_t i = 0; i < n; i++)
-      hi = fmax(hi, delta[i]);
-    for (int it = 0; it < 60; it++) {
-      double mid = 0.5 * (lo + hi);
-      size_t below = 0;
-      for (size_t i = 0; i < n; i++)
-        below += delta[i] <= mid;
-      if (below * 2 < n)
-        lo = mid;
-      else
-        hi = mid;
-    }
-    *scale = hi;
-  }
-  rt_free(rt, delta);
-  return st;
-}
-
 /* Third-order Richardson extrapolation of f(w) = M(w)/w from w = h, 2h, 4h:
  * with f(w) = C + a w + b w² + O(w³), (8 f(h) - 6 f(2h) + f(4h)) / 3 = C +
  * O(h³).  In shell probabilities p1 = P(Δ <= h), p2 = P(h < Δ <= 2h),
@@ -496,7 +462,7 @@ static RtStatus density_mc(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
     return st;
   double scale = 0, value = 0, se = 0;
   uint64_t counts[3], done = 0;
-  st = pilot_scale(rt, &s, o->seed, &scale);
+  st = msampler_median(rt, &s, o->seed, &scale);
   if (!st && !(scale > 0))
     st = rt_error(rt, RT_EINVAL,
                   "the margin is 0 for most samples (the router's experts tie on a set of "

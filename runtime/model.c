@@ -399,3 +399,67 @@ RtStatus model_at_dim(Rt *rt, Model *m, int dim, Model **out)
   router_unref(rt, r);
   return st;
 }
+
+/* ------------------------------------------------------------ evaluation */
+
+size_t expert_scratch(const Expert *e, size_t n)
+{
+  return e->kind == EXPERT_FN ? blockfn_scratch(e->fn, n) : 0;
+}
+
+RtStatus expert_eval(const Expert *e, size_t n, const double *x, size_t ldx, double *out,
+                     double *scratch, BlockErr *err)
+{
+  if (e->kind == EXPERT_FN)
+    return e->fn->eval(e->fn, n, x, ldx, out, n, scratch, err);
+  for (size_t i = 0; i < n; i++)
+    out[i] = e->c;
+  for (int j = 0; j < e->dim; j++) {
+    double b = e->beta[j];
+    const double *xj = x + (size_t)j * ldx;
+    for (size_t i = 0; b != 0 && i < n; i++)
+      out[i] += b * xj[i];
+  }
+  return RT_OK;
+}
+
+/* A teacher needs its logits (K×n), its hard choice (n) and one expert's
+ * values at a time (n), plus what its router and experts need. */
+size_t target_scratch(const Target *t, size_t n)
+{
+  if (t->kind == TARGET_FN)
+    return blockfn_scratch(t->fn, n);
+  size_t most = router_scratch(t->router, n);
+  for (int k = 0; k < t->nexp; k++) {
+    size_t s = expert_scratch(t->experts[k], n);
+    most = s > most ? s : most;
+  }
+  return (size_t)(t->nexp + 2) * n + most;
+}
+
+RtStatus target_eval(const Target *t, size_t n, const double *x, size_t ldx, double *out,
+                     double *scratch, BlockErr *err)
+{
+  if (t->kind == TARGET_FN)
+    return t->fn->eval(t->fn, n, x, ldx, out, n, scratch, err);
+  int K = t->nexp;
+  double *a = scratch, *val = a + (size_t)K * n, *pick = val + n, *rest = pick + n;
+  RtStatus st = router_logits(t->router, n, x, ldx, a, n, rest, err);
+  if (st)
+    return st;
+  /* Hard routing: the first logit attaining the maximum wins. */
+  for (size_t i = 0; i < n; i++) {
+    int best = 0;
+    for (int k = 1; k < K; k++)
+      if (a[(size_t)k * n + i] > a[(size_t)best * n + i])
+        best = k;
+    pick[i] = best;
+  }
+  for (int k = 0; k < K && !st; k++) {
+    st = expert_eval(t->experts[k], n, x, ldx, val, rest, err);
+    for (size_t i = 0; !st && i < n; i++)
+      if (pick[i] == k)
+        out[i] = val[i];
+  }
+  return st;
+}

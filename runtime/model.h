@@ -69,6 +69,20 @@ RtStatus expert_at_dim(Rt *rt, Expert *e, int dim, Expert **out);
 RtStatus target_at_dim(Rt *rt, Target *t, int dim, Target **out);
 RtStatus model_at_dim(Rt *rt, Model *m, int dim, Model **out);
 
+/* ------------------------------------------------------------ evaluation
+ * On a block in column layout (x is dim × n, leading dimension ldx);
+ * scratch as the *_scratch functions say; worker threads may call these. */
+
+size_t expert_scratch(const Expert *e, size_t n);
+/* out[i] = f(x_i). */
+RtStatus expert_eval(const Expert *e, size_t n, const double *x, size_t ldx, double *out,
+                     double *scratch, BlockErr *err);
+
+size_t target_scratch(const Target *t, size_t n);
+/* out[i] = m(x_i), the regression function (no noise). */
+RtStatus target_eval(const Target *t, size_t n, const double *x, size_t ldx, double *out,
+                     double *scratch, BlockErr *err);
+
 /* The input dimension of a model: its router's, or -1 if generic. */
 int model_dim(const Model *m);
 

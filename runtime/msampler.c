@@ -3,6 +3,7 @@
  */
 #include "msampler.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,3 +79,38 @@ void msampler_path(const MarginSampler *s, const Router *r, char *buf, size_t n)
   else
     snprintf(buf, n, "x space: %s router over the law's samples", router_kind_name(r));
 }
+
+/* The median margin from one pilot block (its own stream), which sets the
+ * scale of the widths at which M(w)/w is extrapolated to w = 0. */
+RtStatus msampler_median(Rt *rt, const MarginSampler *s, uint64_t seed, double *scale)
+{
+  size_t n = 8192;
+  double *delta = rt_array(rt, n + msampler_scratch(s, n), sizeof *delta);
+  if (!delta)
+    return RT_ENOMEM;
+  SampleBlock sb = {seed, UINT64_MAX, 0, 0x70696c74u, n};
+  BlockErr err = {0};
+  RtStatus st = msampler_block(s, &sb, delta + n, delta, &err);
+  if (st) {
+    rt_error(rt, st, "%s", err.msg);
+  } else {
+    /* Median by bisecting on a threshold: no sort, no extra memory. */
+    double lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++)
+      hi = fmax(hi, delta[i]);
+    for (int it = 0; it < 60; it++) {
+      double mid = 0.5 * (lo + hi);
+      size_t below = 0;
+      for (size_t i = 0; i < n; i++)
+        below += delta[i] <= mid;
+      if (below * 2 < n)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    *scale = hi;
+  }
+  rt_free(rt, delta);
+  return st;
+}
+

@@ -42,6 +42,11 @@ size_t msampler_scratch(const MarginSampler *s, size_t B);
 RtStatus msampler_block(const MarginSampler *s, const SampleBlock *sb, double *scratch,
                         double *delta, BlockErr *err);
 
+/* The median margin of one pilot block drawn from its own stream (block
+ * UINT64_MAX of seed): the scale at which Monte Carlo estimators of limits
+ * w → 0 or τ → 0 place their widths. */
+RtStatus msampler_median(Rt *rt, const MarginSampler *s, uint64_t seed, double *scale);
+
 /* A sentence on the path taken, for the result's `path`. */
 void msampler_path(const MarginSampler *s, const Router *r, char *buf, size_t n);
 

@@ -1,0 +1,406 @@
+/*
+ * risk.c — the risk and kappa queries (see risk.h).
+ *
+ * Layout: specialising the objects to the law's dimension; the Monte Carlo
+ * block kernel (sample, logits, experts, target, then every temperature on
+ * the same samples); κ's extrapolation; the entry points.
+ */
+#include "risk.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "est.h"
+#include "gate.h"
+#include "msampler.h"
+
+/* The objects of one risk problem, compiled for the law's dimension. */
+typedef struct Problem {
+  Model *m;
+  Target *y;
+  const Law *x;
+} Problem;
+
+static RtStatus problem_init(Rt *rt, Problem *p, Model *m, Target *y, const Law *x)
+{
+  memset(p, 0, sizeof *p);
+  p->x = x;
+  RtStatus st = model_at_dim(rt, m, x->dim, &p->m);
+  if (!st)
+    st = target_at_dim(rt, y, x->dim, &p->y);
+  return st;
+}
+
+static void problem_free(Rt *rt, Problem *p)
+{
+  model_unref(rt, p->m);
+  target_unref(rt, p->y);
+}
+
+/* ------------------------------------------------------------ Monte Carlo */
+
+#define KAPPA_TAUS 3
+
+typedef struct RiskCtx {
+  const Problem *p;
+  const double *tau;     /* the user's temperatures, then the three for κ */
+  size_t ntau;           /* the user's */
+  double kappa_h;        /* κ's temperatures are h, 2h, 4h */
+  Moments *soft, *gap, hard, kappa;
+} RiskCtx;
+
+/* Per-thread scratch: x, logits, experts, target, hard residual, soft gate,
+ * soft prediction, per-sample κ combination, and the parts' own scratch. */
+typedef struct Scratch {
+  double *x, *a, *f, *m, *r0, *g, *ft, *kap, *rest;
+} Scratch;
+
+static size_t scratch_doubles(const Problem *p, size_t n)
+{
+  const Model *m = p->m;
+  int K = m->nexp, d = p->x->dim;
+  size_t rest = law_scratch(p->x, n);
+  size_t parts[4] = {router_scratch(m->router, n), target_scratch(p->y, n),
+                     gate_scratch(m->gate, K, n), 0};
+  for (int k = 0; k < K; k++)
+    parts[3] = expert_scratch(m->experts[k], n) > parts[3] ? expert_scratch(m->experts[k], n)
+                                                            : parts[3];
+  for (int i = 0; i < 4; i++)
+    rest = parts[i] > rest ? parts[i] : rest;
+  return (size_t)d * n + 2 * (size_t)K * n + 5 * n + (size_t)K * n + rest;
+}
+
+static Scratch carve(const Problem *p, double *base, size_t n)
+{
+  int K = p->m->nexp, d = p->x->dim;
+  Scratch s;
+  s.x = base;
+  s.a = s.x + (size_t)d * n;
+  s.f = s.a + (size_t)K * n;
+  s.m = s.f + (size_t)K * n;
+  s.r0 = s.m + n;
+  s.ft = s.r0 + n;
+  s.kap = s.ft + n;
+  s.g = s.kap + n;
+  s.rest = s.g + (size_t)K * n + n;
+  return s;
+}
+
+/* Logits, expert values and target values of a sampled block. */
+static RtStatus evaluate(const Problem *p, const SampleBlock *sb, Scratch *s, BlockErr *err)
+{
+  const Model *m = p->m;
+  size_t n = sb->n;
+  law_sample(p->x, sb, s->x, n, s->rest);
+  RtStatus st = router_logits(m->router, n, s->x, n, s->a, n, s->rest, err);
+  for (int k = 0; !st && k < m->nexp; k++)
+    st = expert_eval(m->experts[k], n, s->x, n, s->f + (size_t)k * n, s->rest, err);
+  if (!st)
+    st = target_eval(p->y, n, s->x, n, s->m, s->rest, err);
+  return st;
+}
+
+/* r0 = m - F_0, the hard model's residual (the first maximal logit wins). */
+static void hard_residual(int K, size_t n, const double *a, const double *f, const double *m,
+                          double *r0)
+{
+  for (size_t i = 0; i < n; i++) {
+    int best = 0;
+    for (int k = 1; k < K; k++)
+      if (a[(size_t)k * n + i] > a[(size_t)best * n + i])
+        best = k;
+    r0[i] = m[i] - f[(size_t)best * n + i];
+  }
+}
+
+/* ft = m - F_τ for the soft gate at tau. */
+static void soft_residual(const Problem *p, size_t n, double tau, Scratch *s)
+{
+  int K = p->m->nexp;
+  gate_soft(p->m->gate, K, n, s->a, n, tau, s->g, n, s->rest);
+  for (size_t i = 0; i < n; i++)
+    s->ft[i] = s->m[i];
+  for (int k = 0; k < K; k++) {
+    const double *gk = s->g + (size_t)k * n, *fk = s->f + (size_t)k * n;
+    for (size_t i = 0; i < n; i++)
+      s->ft[i] -= gk[i] * fk[i];
+  }
+}
+
+static void put(double *acc, Moments m)
+{
+  acc[0] = m.n;
+  acc[1] = m.mean;
+  acc[2] = m.m2;
+}
+
+/* Accumulators per block: hard, κ, then soft and gap for each τ (three
+ * numbers each: count, mean, M2). */
+static RtStatus risk_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
+{
+  RiskCtx *c = ctx;
+  size_t n = sb->n;
+  Scratch s = carve(c->p, th->scratch, n);
+  RtStatus st = evaluate(c->p, sb, &s, &th->err);
+  if (st)
+    return st;
+  hard_residual(c->p->m->nexp, n, s.a, s.f, s.m, s.r0);
+  for (size_t i = 0; i < n; i++) {
+    s.r0[i] *= s.r0[i];
+    s.kap[i] = 0;
+  }
+  put(acc, moments_of(s.r0, n));
+  static const double coef[KAPPA_TAUS] = {8.0 / 3, -6.0 / 3, 1.0 / 3};
+  for (size_t t = 0; t < c->ntau + KAPPA_TAUS; t++) {
+    int for_kappa = t >= c->ntau;
+    double tau = for_kappa ? c->kappa_h * (double)(1 << (t - c->ntau)) : c->tau[t];
+    soft_residual(c->p, n, tau, &s);
+    for (size_t i = 0; i < n; i++)
+      s.ft[i] *= s.ft[i];
+    if (for_kappa) {
+      double k = coef[t - c->ntau] / tau;
+      for (size_t i = 0; i < n; i++)
+        s.kap[i] += k * (s.ft[i] - s.r0[i]);
+      continue;
+    }
+    put(acc + 6 + 6 * t, moments_of(s.ft, n));
+    for (size_t i = 0; i < n; i++)
+      s.ft[i] -= s.r0[i];
+    put(acc + 9 + 6 * t, moments_of(s.ft, n));
+  }
+  put(acc + 3, moments_of(s.kap, n));
+  return RT_OK;
+}
+
+static Moments get(const double *acc)
+{
+  Moments m = {acc[0], acc[1], acc[2]};
+  return m;
+}
+
+static void risk_reduce(void *ctx, const SampleBlock *sb, const double *acc)
+{
+  RiskCtx *c = ctx;
+  (void)sb;
+  moments_merge(&c->hard, get(acc));
+  moments_merge(&c->kappa, get(acc + 3));
+  for (size_t t = 0; t < c->ntau; t++) {
+    moments_merge(&c->soft[t], get(acc + 6 + 6 * t));
+    moments_merge(&c->gap[t], get(acc + 9 + 6 * t));
+  }
+}
+
+/* κ's temperatures sit at the scale of the margin near 0: h = ½ · median
+ * margin · N^(-1/7) (as for the boundary density), so the extrapolation's
+ * bias O(h³) stays below its standard error. */
+static RtStatus kappa_scale(Rt *rt, const Problem *p, const QueryOpts *o, double *h)
+{
+  MarginSampler s;
+  MarginSpec ms = {1, 2};
+  double med = 0;
+  RtStatus st = msampler_init(rt, &s, p->m->router, p->x, ms);
+  if (!st)
+    st = msampler_median(rt, &s, o->seed, &med);
+  msampler_free(rt, &s);
+  *h = 0.5 * med * pow((double)o->samples, -1.0 / 7);
+  if (!st && !(*h > 0))
+    st = rt_error(rt, RT_EINVAL, "the router's top two logits tie for most samples; the gap "
+                  "has no first-order coefficient");
+  return st;
+}
+
+typedef struct RiskOut {
+  double *soft, *soft_se, *gap, *gap_se;
+  double hard, hard_se, kappa, kappa_se, kappa_h;
+  uint64_t done;
+} RiskOut;
+
+static RtStatus risk_mc(Rt *rt, const Problem *p, const double *tau, size_t ntau,
+                        const QueryOpts *o, RiskOut *out)
+{
+  RiskCtx c;
+  memset(&c, 0, sizeof c);
+  c.p = p;
+  c.tau = tau;
+  c.ntau = ntau;
+  RtStatus st = kappa_scale(rt, p, o, &c.kappa_h);
+  if (st)
+    return st;
+  c.soft = rt_calloc(rt, ntau + 1, sizeof *c.soft);
+  c.gap = rt_calloc(rt, ntau + 1, sizeof *c.gap);
+  if (!c.soft || !c.gap) {
+    rt_free(rt, c.soft);
+    rt_free(rt, c.gap);
+    return RT_ENOMEM;
+  }
+  size_t B = rt->block;
+  EstKernel k = {&c, scratch_doubles(p, B) * sizeof(double), 6 + 6 * ntau, risk_block,
+                 risk_reduce};
+  st = est_run(rt, &k, o->samples, o->seed, &out->done);
+  double sigma2 = p->y->noise * p->y->noise;
+  for (size_t t = 0; t < ntau; t++) {
+    out->soft[t] = c.soft[t].mean + sigma2;
+    out->soft_se[t] = moments_stderr(&c.soft[t]);
+    out->gap[t] = c.gap[t].mean;
+    out->gap_se[t] = moments_stderr(&c.gap[t]);
+  }
+  out->hard = c.hard.mean + sigma2;
+  out->hard_se = moments_stderr(&c.hard);
+  out->kappa = c.kappa.mean;
+  out->kappa_se = moments_stderr(&c.kappa);
+  out->kappa_h = c.kappa_h;
+  rt_free(rt, c.soft);
+  rt_free(rt, c.gap);
+  return st;
+}
+
+/* ------------------------------------------------------------ queries */
+
+static RtStatus check_taus(Rt *rt, const double *tau, size_t ntau)
+{
+  for (size_t t = 0; t < ntau; t++)
+    if (!(tau[t] > 0) || !isfinite(tau[t]))
+      return rt_error(rt, RT_EINVAL, "tau = %g at step %zu; temperatures must be finite and > 0",
+                      tau[t], t);
+  return RT_OK;
+}
+
+static RtStatus no_exact(Rt *rt, const char *query, Method m)
+{
+  return rt_error(rt, RT_EUNSUP,
+                  "no %s path for %s here (it needs K = 2, a linear router over a normal law, "
+                  "affine experts and an affine or two-expert teacher target); the Monte Carlo "
+                  "path exists: method = \"mc\"", method_name(m), query);
+}
+
+static void kappa_note(Result *res, double h)
+{
+  char note[200];
+  snprintf(note, sizeof note,
+           "Richardson extrapolation of G(tau)/tau from tau = h, 2h, 4h on the same samples, "
+           "h = %.4g (median margin x N^(-1/7) / 2); bias O(h^3)", h);
+  result_str(res, "kappa_control", note);
+}
+
+static RtStatus risk_rows(Result *res, const double *tau, size_t ntau, const RiskOut *r)
+{
+  result_rows(res, ntau);
+  double *ct = result_col(res, "tau", F_NUM, 1), *cs = result_col(res, "soft", F_NUM, 1);
+  double *css = result_col(res, "soft_stderr", F_NUM, 1), *cg = result_col(res, "gap", F_NUM, 1);
+  double *cgs = result_col(res, "gap_stderr", F_NUM, 1);
+  double *co = result_col(res, "gap_over_tau", F_NUM, 1);
+  if (res->failed)
+    return RT_ENOMEM;
+  for (size_t t = 0; t < ntau; t++) {
+    ct[t] = tau[t];
+    cs[t] = r->soft[t];
+    css[t] = r->soft_se[t];
+    cg[t] = r->gap[t];
+    cgs[t] = r->gap_se[t];
+    co[t] = r->gap[t] / tau[t];
+  }
+  return RT_OK;
+}
+
+static RtStatus risk_out_alloc(Rt *rt, RiskOut *r, size_t ntau)
+{
+  memset(r, 0, sizeof *r);
+  r->soft = rt_calloc(rt, ntau + 1, sizeof(double));
+  r->soft_se = rt_calloc(rt, ntau + 1, sizeof(double));
+  r->gap = rt_calloc(rt, ntau + 1, sizeof(double));
+  r->gap_se = rt_calloc(rt, ntau + 1, sizeof(double));
+  return r->soft && r->soft_se && r->gap && r->gap_se ? RT_OK : RT_ENOMEM;
+}
+
+static void risk_out_free(Rt *rt, RiskOut *r)
+{
+  rt_free(rt, r->soft);
+  rt_free(rt, r->soft_se);
+  rt_free(rt, r->gap);
+  rt_free(rt, r->gap_se);
+}
+
+static RtStatus run_risk(Rt *rt, const Problem *p, const double *tau, size_t ntau,
+                         const QueryOpts *o, Result *res, RiskOut *r)
+{
+  if (o->method == METHOD_EXACT || o->method == METHOD_QUADRATURE)
+    return no_exact(rt, res->query, o->method);
+  RtStatus st = risk_mc(rt, p, tau, ntau, o, r);
+  char path[200];
+  snprintf(path, sizeof path, "common random numbers in x space: %s router, %d experts",
+           router_kind_name(p->m->router), p->m->nexp);
+  result_method(res, "mc", path);
+  res->samples = r->done;
+  res->seed = o->seed;
+  res->partial = st == RT_EINTR;
+  kappa_note(res, r->kappa_h);
+  return st;
+}
+
+static RtStatus finish(Rt *rt, RtStatus st, Result *res, double t0, Result **out)
+{
+  if ((st && st != RT_EINTR) || result_check(rt, res)) {
+    result_unref(res);
+    return st ? st : RT_ENOMEM;
+  }
+  res->seconds = clock_seconds() - t0;
+  *out = res;
+  return st;
+}
+
+RtStatus query_risk(Rt *rt, Model *m, Target *y, const Law *x, const double *tau,
+                    size_t ntau, const QueryOpts *o, Result **out)
+{
+  *out = NULL;
+  double t0 = clock_seconds();
+  Problem p = {0};
+  RiskOut r = {0};
+  RtStatus st = check_taus(rt, tau, ntau);
+  if (st)
+    return st;
+  Result *res = result_new(rt, "risk");
+  if (!res)
+    return RT_ENOMEM;
+  st = problem_init(rt, &p, m, y, x);
+  if (!st)
+    st = risk_out_alloc(rt, &r, ntau);
+  if (!st)
+    st = run_risk(rt, &p, tau, ntau, o, res, &r);
+  if (!st || st == RT_EINTR) {
+    result_num(res, "hard", r.hard);
+    result_num(res, "hard_stderr", r.hard_se);
+    result_num(res, "kappa", r.kappa);
+    result_num(res, "kappa_stderr", r.kappa_se);
+    result_num(res, "noise", p.y->noise);
+    if (risk_rows(res, tau, ntau, &r))
+      st = RT_ENOMEM;
+  }
+  risk_out_free(rt, &r);
+  problem_free(rt, &p);
+  return finish(rt, st, res, t0, out);
+}
+
+RtStatus query_kappa(Rt *rt, Model *m, Target *y, const Law *x, const QueryOpts *o,
+                     Result **out)
+{
+  *out = NULL;
+  double t0 = clock_seconds();
+  Problem p = {0};
+  RiskOut r = {0};
+  Result *res = result_new(rt, "kappa");
+  if (!res)
+    return RT_ENOMEM;
+  RtStatus st = problem_init(rt, &p, m, y, x);
+  if (!st)
+    st = risk_out_alloc(rt, &r, 0);
+  if (!st)
+    st = run_risk(rt, &p, NULL, 0, o, res, &r);
+  if (!st || st == RT_EINTR) {
+    result_num(res, "value", r.kappa);
+    result_num(res, "stderr", r.kappa_se);
+  }
+  risk_out_free(rt, &r);
+  problem_free(rt, &p);
+  return finish(rt, st, res, t0, out);
+}
