@@ -73,7 +73,7 @@
 
 void orthant_default_opts(OrthantOpts *o)
 {
-  o->abs_tol = 1e-10;
+  o->abs_tol = 1e-12;
   o->rel_tol = 1e-5;
   o->seed = 0;
   o->max_evals = 1000000;
@@ -437,7 +437,7 @@ static double union_bound(const Geom *g, double w)
   return s;
 }
 
-/* ---------------------------------------------------------- pruned sums */
+/* ------------------------------------------------------- shared workspace */
 
 typedef struct Work Work;
 typedef RtStatus (*TermFn)(Rt *rt, Work *k, int t, double *value, double *se);
@@ -447,6 +447,38 @@ typedef struct Sum {
   double pruned;       /* Σ bounds of the terms dropped */
   int used, live;      /* terms evaluated, terms with a positive bound */
 } Sum;
+
+enum {
+  USED_CLOSED = 1,     /* K = 2 closed forms, w = inf */
+  USED_C_EXACT = 2,    /* complement orthants, exact (bvn) */
+  USED_C_GENZ = 4,     /* complement orthants, Genz */
+  USED_S_QUAD = 8,     /* slabs, 1-D Gauss–Kronrod (K = 3) */
+  USED_S_EXACT = 16,   /* slabs or conditional orthants, exact */
+  USED_S_GENZ = 32     /* slabs or conditional orthants, Genz */
+};
+
+struct Work {
+  Geom g;
+  OrthantOpts o;
+  double *cov, *lo, *hi, *c0, *c1;  /* K×K and four K-vectors */
+  double *bound;                    /* K×K term bounds */
+  double w;                         /* current width */
+  double budget_abs, budget_rel;    /* the sum's error target: max(abs, rel·sum) */
+  double share;                     /* absolute error allowed to the current term */
+  double term_rel;                  /* relative tolerance of each mvn call */
+  int slab;                         /* 1 while evaluating slab/pair terms */
+  int flags;
+  long evals;
+};
+
+/* The error target shared equally by the live terms (errors add in
+ * quadrature); the running sum stands in for the unknown total. */
+static double share_of(const Work *k, const Sum *s)
+{
+  return fmax(k->budget_abs, k->budget_rel * s->total) / sqrt(s->live > 0 ? s->live : 1);
+}
+
+/* ---------------------------------------------------------- pruned sums */
 
 typedef struct Ranked {
   double bound, tail;  /* tail: Σ of this and all smaller bounds */
@@ -462,7 +494,8 @@ static int by_bound(const void *a, const void *b)
 }
 
 /* Σ_t f(t) over the n terms in decreasing order of bound[t], dropping the
- * tail once its summed bounds are <= max(abs_thr, rel_thr·total). */
+ * tail once its summed bounds are <= max(abs_thr, rel_thr·total).  Before
+ * each term k->share is set to the absolute error that term may have. */
 static RtStatus pruned_sum(Rt *rt, Work *k, const double *bound, int n, double abs_thr,
                            double rel_thr, TermFn f, Sum *s)
 {
@@ -481,6 +514,7 @@ static RtStatus pruned_sum(Rt *rt, Work *k, const double *bound, int n, double a
   int q = 0;
   for (; q < n && !st && rk[q].tail > fmax(abs_thr, rel_thr * s->total); q++) {
     double v = 0, e = 0;
+    k->share = share_of(k, s);
     st = rt_interrupted(rt) ? rt_error(rt, RT_EINTR, "orthant: interrupted")
                             : f(rt, k, rk[q].t, &v, &e);
     s->total += v;
@@ -492,28 +526,7 @@ static RtStatus pruned_sum(Rt *rt, Work *k, const double *bound, int n, double a
   return st;
 }
 
-/* ------------------------------------------------------- shared workspace */
-
-enum {
-  USED_CLOSED = 1,     /* K = 2 closed forms, w = inf */
-  USED_C_EXACT = 2,    /* complement orthants, exact (bvn) */
-  USED_C_GENZ = 4,     /* complement orthants, Genz */
-  USED_S_QUAD = 8,     /* slabs, 1-D Gauss–Kronrod (K = 3) */
-  USED_S_EXACT = 16,   /* slabs or conditional orthants, exact */
-  USED_S_GENZ = 32     /* slabs or conditional orthants, Genz */
-};
-
-struct Work {
-  Geom g;
-  OrthantOpts o;
-  double *cov, *lo, *hi, *c0, *c1;  /* K×K and four K-vectors */
-  double *bound;                    /* K×K term bounds */
-  double w;                         /* current width */
-  double term_abs, term_rel;        /* tolerance handed to each mvn call */
-  int slab;                         /* 1 while evaluating slab/pair terms */
-  int flags;
-  long evals;
-};
+/* ---------------------------------------------------- workspace and mvn */
 
 static void work_end(Rt *rt, Work *k)
 {
@@ -546,8 +559,9 @@ static RtStatus work_begin(Rt *rt, const LogitLaw *L, const OrthantOpts *o, Work
   return geom_build(rt, L, &k->g);
 }
 
-/* P(lo < Y < hi) for Y ~ N(0, k->cov) in n dimensions (1 when n = 0). */
-static RtStatus run_mvn(Rt *rt, Work *k, int n, double *p, double *e)
+/* P(lo < Y < hi) for Y ~ N(0, k->cov) in n dimensions (1 when n = 0), to
+ * max(abs_tol, k->term_rel·P). */
+static RtStatus run_mvn(Rt *rt, Work *k, int n, double abs_tol, double *p, double *e)
 {
   *p = 1, *e = 0;
   if (n == 0)
@@ -555,7 +569,7 @@ static RtStatus run_mvn(Rt *rt, Work *k, int n, double *p, double *e)
   MvnOpts mo;
   MvnInfo info;
   mvn_default_opts(&mo);
-  mo.abs_tol = k->term_abs;
+  mo.abs_tol = abs_tol;
   mo.rel_tol = k->term_rel;
   mo.max_evals = k->o.max_evals;
   mo.seed = k->o.seed;
@@ -632,7 +646,7 @@ static RtStatus winner_term(Rt *rt, Work *k, int i, double *p, double *e)
     k->lo[x] = k->w - dmean(&k->g, i, a);
     k->hi[x++] = INFINITY;
   }
-  return run_mvn(rt, k, K - 1, p, e);
+  return run_mvn(rt, k, K - 1, k->share, p, e);
 }
 
 /* M = 1 - Σ_i P(i wins by more than w), to an absolute tolerance. */
@@ -642,8 +656,8 @@ static RtStatus mass_complement(Rt *rt, Work *k, double *M, double *err)
   double tol = fmax(k->o.abs_tol, k->o.rel_tol * THIN);
   for (int i = 0; i < K; i++)
     k->bound[i] = winner_bound(&k->g, i, k->w);
-  k->term_abs = tol / sqrt(K);
-  k->term_rel = 0;
+  k->budget_abs = tol;
+  k->budget_rel = k->term_rel = 0;
   k->slab = 0;
   Sum s;
   RtStatus st = pruned_sum(rt, k, k->bound, K, PRUNE * tol, 0, winner_term, &s);
@@ -681,7 +695,7 @@ static RtStatus slab_term(Rt *rt, Work *k, int t, double *p, double *e)
       slab_limits(&k->g, i, j, k->w, &k->lo[x], &k->hi[x]);
     x++;
   }
-  return run_mvn(rt, k, K - 1, p, e);
+  return run_mvn(rt, k, K - 1, k->share, p, e);
 }
 
 typedef struct SlabFn {
@@ -728,8 +742,8 @@ static RtStatus mass_slabs(Rt *rt, Work *k, double *M, double *err)
     for (int j = 0; j < K; j++)
       k->bound[ix(K, i, j)] =
           i == j ? 0 : slab_prob(g, i, j, k->w) * cond_bound(g, i, j, 0, k->w);
-  k->term_abs = k->o.abs_tol / K;
-  k->term_rel = k->o.rel_tol;
+  k->budget_abs = k->o.abs_tol;
+  k->budget_rel = k->term_rel = k->o.rel_tol;
   k->slab = 1;
   Sum s;
   RtStatus st = pruned_sum(rt, k, k->bound, K * K, PRUNE * k->o.abs_tol,
@@ -827,10 +841,7 @@ static RtStatus density_term(Rt *rt, Work *k, int t, double *val, double *se)
     k->lo[x] = -k->c0[x];
     k->hi[x] = INFINITY;
   }
-  double abs_share = k->term_abs;
-  k->term_abs = abs_share / c;
-  RtStatus st = run_mvn(rt, k, K - 2, &p, &e);
-  k->term_abs = abs_share;
+  RtStatus st = run_mvn(rt, k, K - 2, k->share / c, &p, &e);
   *val = c * p;
   *se = c * e;
   return st;
@@ -845,7 +856,6 @@ static RtStatus tie_atom(Rt *rt, Work *k, int *pi, double *p)
   int K = k->g.K;
   *pi = -1;
   k->slab = 1;
-  k->term_abs = 1e-12;
   k->term_rel = 0;
   for (int i = 0; i < K; i++)
     for (int j = i + 1; j < K; j++) {
@@ -855,7 +865,7 @@ static RtStatus tie_atom(Rt *rt, Work *k, int *pi, double *p)
       for (int x = 0; x < K - 2; x++)
         k->lo[x] = -k->c0[x], k->hi[x] = INFINITY;
       double e;
-      RtStatus st = run_mvn(rt, k, K - 2, p, &e);
+      RtStatus st = run_mvn(rt, k, K - 2, 1e-12, p, &e);
       if (st || *p > 0) {
         *pi = st ? -1 : (int)ix(K, i, j);
         return st;
@@ -890,8 +900,8 @@ static RtStatus density_pairs(Rt *rt, Work *k, double *C, double *err, Sum *s)
     for (int j = 0; j < K; j++)
       k->bound[ix(K, i, j)] = j <= i ? 0 : tie_coef(g, i, j) * cond_bound(g, i, j, 0, 0);
   k->slab = 1;
-  k->term_abs = k->o.abs_tol / sqrt(K * (K - 1) / 2.0);
-  k->term_rel = k->o.rel_tol;
+  k->budget_abs = k->o.abs_tol;
+  k->budget_rel = k->term_rel = k->o.rel_tol;
   RtStatus st = pruned_sum(rt, k, k->bound, K * K, PRUNE * k->o.abs_tol,
                            K <= 4 ? DBL_EPSILON : PRUNE * k->o.rel_tol, density_term, s);
   *C = s->total;

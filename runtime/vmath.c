@@ -22,18 +22,19 @@
  * rounding dominates.  Measured errors are listed in vmath.h and checked by
  * tests/unit/test_vmath.c.
  *
- * Build notes: the pragma turns contraction off, math errno off (so sqrt
- * vectorises) and vectorisation on with the dynamic cost model, so -O2 and
- * -O3 give the same vector code and the same bits; the build's
- * -ffp-contract=off -fno-math-errno say the same again.  (clang honours only
- * the standard FP_CONTRACT pragma; it gives the same bits too.)  No libm
- * calls except sin/cos/tan of |x| >= 1e5, infinities and NaN, which go to
- * libm one element at a time.
+ * Build notes: the pragma turns contraction off and vectorisation on with
+ * the dynamic cost model, so -O2 and -O3 give the same vector code and the
+ * same bits (clang honours only the standard FP_CONTRACT pragma; it gives the
+ * same bits too).  -fno-math-errno, which the build passes as for rng.c, is
+ * needed for the sqrt loop to vectorise (an optimize pragma cannot change
+ * how sqrt is expanded); without it sqrt_n is scalar, with the same bits.
+ * No libm calls except sin/cos/tan of |x| >= 1e5, infinities and NaN, which
+ * go to libm one element at a time.
  */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #else
-#pragma GCC optimize("fp-contract=off", "no-math-errno", "tree-vectorize", "vect-cost-model=dynamic")
+#pragma GCC optimize("fp-contract=off", "tree-vectorize", "vect-cost-model=dynamic")
 #endif
 
 #include "vmath.h"
@@ -327,10 +328,11 @@ INLINE TrigRed trig_reduce(double x)
   double a = x - qd * PIO2_1, b = qd * PIO2_2; /* both exact */
   DD r0 = two_sum(a, -b);
   DD r = fast_two_sum(r0.hi, r0.lo - qd * PIO2_3);
-  /* z = r^2 exactly as zh + zl (Dekker square plus the cross term) */
+  /* r.hi^2 = z + zd exactly (Dekker); (r.hi + r.lo)^2 = z + zl to 2^-106 */
   double cr = SPLIT * r.hi, h = cr - (cr - r.hi), l = r.hi - h;
   double z = r.hi * r.hi;
-  double zl = (((h * h - z) + 2.0 * h * l) + l * l) + 2.0 * r.hi * r.lo;
+  double zd = ((h * h - z) + 2.0 * h * l) + l * l;
+  double zl = zd + 2.0 * r.hi * r.lo;
   double ps = SN5 + z * SN6;
   ps = SN4 + z * ps;
   ps = SN3 + z * ps;
@@ -345,7 +347,8 @@ INLINE TrigRed trig_reduce(double x)
   double hz = 0.5 * z, w = 1.0 - hz;
   TrigRed R;
   R.sh = r.hi;
-  R.sl = r.lo * (1.0 - hz) + r.hi * (z * ps + zl * SN0);
+  /* sin(r.hi + r.lo) = r.hi + r.hi r.hi^2 S + r.lo cos r.hi */
+  R.sl = r.lo * (1.0 - hz) + r.hi * (z * ps + zd * SN0);
   R.ch = w;
   R.cl = ((1.0 - w) - hz) - (0.5 * zl - (z * z) * pc);
   R.q = bits(t);

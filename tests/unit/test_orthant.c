@@ -208,6 +208,7 @@ static void check_richardson(const char *what, const LogitLaw *L, double h, doub
 {
   OrthantOpts o;
   orthant_default_opts(&o);
+  o.abs_tol = 0;
   o.rel_tol = 1e-7;
   o.max_evals = 4000000;
   double w[2] = {h, 2 * h}, m[2], e[2], C, Ce;
@@ -524,23 +525,30 @@ static void time_mc_large(void)
   free(mu);
 }
 
+#define RUN(f)                                                                \
+  do {                                                                        \
+    double t0_ = now();                                                       \
+    f;                                                                        \
+    printf("# %s: %.2f s\n", #f, now() - t0_);                               \
+  } while (0)
+
 int main(void)
 {
   rt_init(&rt);
-  test_two();
-  test_iid3();
-  test_mass_mc();
-  test_richardson();
-  test_cond_mc();
-  test_unbiased();
-  test_near(1);
-  test_near(0);
-  test_singular();
-  test_repeated();
-  test_errors();
-  time_density(3);
-  time_density(8);
-  time_density(12);
-  time_mc_large();
+  RUN(test_two());
+  RUN(test_iid3());
+  RUN(test_mass_mc());
+  RUN(test_richardson());
+  RUN(test_cond_mc());
+  RUN(test_unbiased());
+  RUN(test_near(1));
+  RUN(test_near(0));
+  RUN(test_singular());
+  RUN(test_repeated());
+  RUN(test_errors());
+  RUN(time_density(3));
+  RUN(time_density(8));
+  RUN(time_density(12));
+  RUN(time_mc_large());
   return tap_done();
 }
