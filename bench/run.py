@@ -91,6 +91,40 @@ def bench_w1(args, tmp, d, K, N):
             "path": reports[0]["path"]}
 
 
+def risk_script(P, N, threads, method, query="risk"):
+    """W2: affine experts and a hard-routed affine teacher over a normal law."""
+    K = len(P["W"])
+    lines = [f"set threads = {threads}", "set seed = 12345",
+             f"law X = normal(mean = {fmt_list(P['mu'])}, cov = {fmt_mat(P['S'])})",
+             f"router r = linear(W = {fmt_mat(P['W'])}, b = {fmt_list(P['b'])})",
+             f"router rt = linear(W = {fmt_mat(P['Wt'])}, b = {fmt_list(P['bt'])})"]
+    for k in range(K):
+        lines.append(f"expert e{k} = affine(beta = {fmt_list(P['B'][k])}, c = {P['c'][k]!r})")
+        lines.append(f"expert h{k} = affine(beta = {fmt_list(P['Bt'][k])}, c = {P['ct'][k]!r})")
+    experts = ", ".join(f"e{k}" for k in range(K))
+    teachers = ", ".join(f"h{k}" for k in range(K))
+    lines += [f"model m = moe(router = r, experts = [{experts}])",
+              f"target t = teacher(router = rt, experts = [{teachers}]) noise 0",
+              f"let res = {query}(m, t, X, {fmt_list(P['taus'])}, method = \"{method}\", samples = {N})",
+              "report res", "print res.seconds"]
+    return "\n".join(lines) + "\n"
+
+
+def bench_w2(args, tmp, d, K, N):
+    P = peer_params(args.peer, "w2", d, K, tmp)
+    peer = run_peer(args.peer, "w2", d, K, N, 2, args.repeats)
+    secs, reports = run_moe(args.moe, risk_script(P, N, 2, "mc"), tmp, f"w2-{d}-{K}", args.repeats)
+    rows = reports[0]["rows"]
+    worst = max(abs(r["gap"] - g) / max((r["gap_stderr"] ** 2 + s ** 2) ** 0.5, 1e-300)
+                for r, g, s in zip(rows, peer["gap"], peer["gap_stderr"]))
+    rate = N / secs
+    return {"workload": f"W2 risk over 12 temperatures, d={d}, K={K}, N={N:.0e}, 2 threads, plain MC",
+            "moe_seconds": secs, "moe_samples_per_s": rate,
+            "peer_seconds": peer["seconds"], "peer_samples_per_s": peer["samples_per_s"],
+            "ratio": rate / peer["samples_per_s"], "agreement_z": worst,
+            "path": reports[0]["path"]}
+
+
 def vm_script(P, N, threads, expression):
     """The same affine logits as a linear router, either as linear(W, b) or as
     an expression router written out logit by logit (so the block VM runs
@@ -161,6 +195,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         plan = [("w1-small", lambda: bench_w1(args, tmp, 8, 4, 10_000_000 // scale)),
                 ("w1-large", lambda: bench_w1(args, tmp, 64, 16, 2_000_000 // scale)),
+                ("w2", lambda: bench_w2(args, tmp, 64, 16, 2_000_000 // scale)),
                 ("vm", lambda: bench_vm(args, tmp, 10_000_000 // scale)),
                 ("load", lambda: bench_load(args, tmp))]
         for tag, fn in plan:

@@ -231,21 +231,38 @@ RtStatus est_run(Rt *rt, const EstKernel *k, uint64_t samples, uint64_t seed,
   return st;
 }
 
+/* One pass, shifted by the first value (so the sums of x - x0 and of
+ * (x - x0)² keep their precision), accumulated in eight fixed lanes: the
+ * loop vectorises, and the order of additions — hence every bit of the
+ * result — does not depend on the vector width. */
 Moments moments_of(const double *x, size_t n)
 {
   Moments m = {(double)n, 0, 0};
   if (n == 0)
     return m;
-  double s = 0;
-  for (size_t i = 0; i < n; i++)
-    s += x[i];
-  m.mean = s / (double)n;
-  double q = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = x[i] - m.mean;
-    q += d * d;
+  double x0 = x[0], s8[8] = {0}, q8[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) {
+      double d = x[i + l] - x0;
+      s8[l] += d;
+      q8[l] += d * d;
+    }
+  for (int l = 0; i + l < n; l++) {
+    double d = x[i + l] - x0;
+    s8[l] += d;
+    q8[l] += d * d;
   }
-  m.m2 = q;
+  double s = 0, q = 0;
+  for (int l = 0; l < 8; l++) {
+    s += s8[l];
+    q += q8[l];
+  }
+  double mean = s / (double)n;
+  m.mean = x0 + mean;
+  m.m2 = q - s * mean;
+  if (m.m2 < 0)
+    m.m2 = 0;
   return m;
 }
 

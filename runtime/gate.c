@@ -48,6 +48,26 @@ void gate_soft(const Gate *g, int K, size_t n, const double *a, size_t lda, doub
   vm_softmax_cols(K, n, a, lda, 1 / tau, out, ldo, scratch);
 }
 
+void gate_shifted(const Gate *g, int K, size_t n, const double *a, size_t lda, double *d,
+                  double *scratch)
+{
+  if (g && g->kind == GATE_TOPK && g->k < K) {
+    double *masked = scratch + n;
+    mask_topk(K, g->k, n, a, lda, masked);
+    a = masked;
+    lda = n;
+  }
+  vm_shift_by_max(K, n, a, lda, d, scratch);
+}
+
+size_t gate_shifted_size(int K, size_t n) { return (size_t)K * n; }
+
+void gate_mix(int K, size_t n, const double *d, double tau, const double *f, double *out,
+              double *scratch)
+{
+  vm_softmax_mix(K, n, d, 1 / tau, f, out, scratch);
+}
+
 void gate_hard(int K, size_t n, const double *a, size_t lda, double *idx)
 {
   for (size_t i = 0; i < n; i++) {

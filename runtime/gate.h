@@ -21,6 +21,20 @@ size_t gate_scratch(const Gate *g, int K, size_t n);
 void gate_soft(const Gate *g, int K, size_t n, const double *a, size_t lda, double tau,
                double *out, size_t ldo, double *scratch);
 
+/* d (K × n) = the logits shifted so that each sample's largest is 0, with
+ * the logits a top-k gate drops set to -inf: computed once per block, it
+ * serves every temperature (gate_mix).  scratch: gate_scratch doubles. */
+void gate_shifted(const Gate *g, int K, size_t n, const double *a, size_t lda, double *d,
+                  double *scratch);
+
+/* Doubles gate_shifted writes at d (the shifted logits, K × n). */
+size_t gate_shifted_size(int K, size_t n);
+
+/* out[i] = Σ_k g^tau_k f_k, the soft model's prediction, from shifted
+ * logits d and expert values f (K × n); scratch n doubles. */
+void gate_mix(int K, size_t n, const double *d, double tau, const double *f, double *out,
+              double *scratch);
+
 /* idx[i] = argmax_k a[k*lda + i] (lowest index among ties), as a double. */
 void gate_hard(int K, size_t n, const double *a, size_t lda, double *idx);
 

@@ -7,7 +7,16 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+
+static void set_one_thread(void) { openblas_set_num_threads(1); }
+
+void la_single_threaded(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, set_one_thread);
+}
 
 double la_asymmetry(int n, const double *a, int *wi, int *wj)
 {

@@ -9,6 +9,11 @@
 
 #include "rt.h"
 
+/* Makes OpenBLAS run single-threaded: the engine's own workers provide the
+ * parallelism, and OpenBLAS threads spinning beside them on small GEMMs
+ * cost more than they give.  Process-wide; called once by rt_init. */
+void la_single_threaded(void);
+
 /* Largest |a_ij - a_ji| relative to the largest |a_ij|; 0 for symmetric. */
 double la_asymmetry(int n, const double *a, int *worst_i, int *worst_j);
 

@@ -108,3 +108,24 @@ KERNEL void margin_count_below(const double *delta, size_t n, const double *w, i
     counts[j] = (double)k;
   }
 }
+
+KERNEL void margin_pick_top(int K, size_t n, const double *a, size_t lda, const double *v,
+                            size_t ldv, double *out)
+{
+  double best[256];
+  for (size_t i0 = 0; i0 < n; i0 += 256) {
+    size_t m = n - i0 < 256 ? n - i0 : 256;
+    for (size_t i = 0; i < m; i++) {
+      best[i] = a[i0 + i];
+      out[i0 + i] = v[i0 + i];
+    }
+    for (int k = 1; k < K; k++) {
+      const double *ak = a + (size_t)k * lda + i0, *vk = v + (size_t)k * ldv + i0;
+      for (size_t i = 0; i < m; i++) {
+        int gt = ak[i] > best[i];          /* strict: ties keep the lower index */
+        best[i] = gt ? ak[i] : best[i];
+        out[i0 + i] = gt ? vk[i] : out[i0 + i];
+      }
+    }
+  }
+}

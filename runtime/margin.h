@@ -29,6 +29,12 @@ void margin_top_two_index(int K, const double *a, size_t stride, int *top, int *
  * lower index. */
 int margin_rank_index(int K, const double *a, size_t stride, int r);
 
+/* out[i] = v[k*(i)*ldv + i] where k*(i) is the first index of the largest
+ * logit of sample i: the value the hard gate picks (the teacher's expert,
+ * the hard model's prediction).  Branch-free, vectorised over samples. */
+void margin_pick_top(int K, size_t n, const double *a, size_t lda, const double *v,
+                     size_t ldv, double *out);
+
 /* counts[j] = number of i < n with delta[i] <= w[j], for each of nw widths
  * (one vectorised pass per width). */
 void margin_count_below(const double *delta, size_t n, const double *w, int nw,

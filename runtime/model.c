@@ -448,12 +448,17 @@ RtStatus target_eval(const Target *t, size_t n, const double *x, size_t ldx, dou
   if (st)
     return st;
   /* Hard routing: the first logit attaining the maximum wins. */
-  for (size_t i = 0; i < n; i++) {
-    int best = 0;
-    for (int k = 1; k < K; k++)
-      if (a[(size_t)k * n + i] > a[(size_t)best * n + i])
-        best = k;
-    pick[i] = best;
+  for (size_t i = 0; i < n; i++)
+    pick[i] = 0;
+  for (int k = 1; k < K; k++) {
+    double *best = val;    /* reused: the running maximum */
+    if (k == 1)
+      memcpy(best, a, n * sizeof *best);
+    for (size_t i = 0; i < n; i++)
+      if (a[(size_t)k * n + i] > best[i]) {
+        best[i] = a[(size_t)k * n + i];
+        pick[i] = k;
+      }
   }
   for (int k = 0; k < K && !st; k++) {
     st = expert_eval(t->experts[k], n, x, ldx, val, rest, err);

@@ -74,7 +74,7 @@
 void orthant_default_opts(OrthantOpts *o)
 {
   o->abs_tol = 1e-12;
-  o->rel_tol = 1e-5;
+  o->rel_tol = 1e-4;
   o->seed = 0;
   o->max_evals = 1000000;
 }
@@ -445,7 +445,8 @@ typedef RtStatus (*TermFn)(Rt *rt, Work *k, int t, double *value, double *se);
 typedef struct Sum {
   double total, var;   /* Σ values, Σ se² */
   double pruned;       /* Σ bounds of the terms dropped */
-  int used, live;      /* terms evaluated, terms with a positive bound */
+  int used, cand;      /* terms evaluated, terms with a positive bound */
+  int live;            /* terms expected to be evaluated (share the budget) */
 } Sum;
 
 enum {
@@ -466,6 +467,7 @@ struct Work {
   double budget_abs, budget_rel;    /* the sum's error target: max(abs, rel·sum) */
   double share;                     /* absolute error allowed to the current term */
   double term_rel;                  /* relative tolerance of each mvn call */
+  double pilot;                     /* the sum from a pilot pass (0: none) */
   int slab;                         /* 1 while evaluating slab/pair terms */
   int flags;
   long evals;
@@ -505,11 +507,13 @@ static RtStatus pruned_sum(Rt *rt, Work *k, const double *bound, int n, double a
   *s = (Sum){0};
   for (int t = 0; t < n; t++) {
     rk[t] = (Ranked){bound[t], 0, t};
-    s->live += bound[t] > 0;
+    s->cand += bound[t] > 0;
   }
   qsort(rk, (size_t)n, sizeof *rk, by_bound);
-  for (int t = n - 1; t >= 0; t--)
+  for (int t = n - 1; t >= 0; t--) {
     rk[t].tail = rk[t].bound + (t + 1 < n ? rk[t + 1].tail : 0);
+    s->live += rk[t].tail > fmax(abs_thr, rel_thr * k->pilot);
+  }
   RtStatus st = RT_OK;
   int q = 0;
   for (; q < n && !st && rk[q].tail > fmax(abs_thr, rel_thr * s->total); q++) {
@@ -523,6 +527,26 @@ static RtStatus pruned_sum(Rt *rt, Work *k, const double *bound, int n, double a
   }
   s->pruned = q < n ? rk[q].tail : 0;
   rt_free(rt, rk);
+  return st;
+}
+
+/* A relative target for a sum of positive terms: a cheap pilot pass at a
+ * hundred times the tolerance sizes the budget, so that every term may
+ * have rel_tol·pilot/√live from the start (a share of the running sum
+ * alone would be needlessly tight for the first, largest terms). */
+static RtStatus relative_budget(Rt *rt, Work *k, const double *bound, int n, TermFn f)
+{
+  double rel = k->o.rel_tol, pilot = fmin(1e-2, 100 * rel);
+  k->budget_abs = k->o.abs_tol;
+  k->budget_rel = k->term_rel = pilot;
+  Sum s = {0};
+  k->pilot = 0;
+  RtStatus st = rel > 0 && rel < 1e-2
+                    ? pruned_sum(rt, k, bound, n, PRUNE * k->o.abs_tol, PRUNE * pilot, f, &s)
+                    : RT_OK;
+  k->pilot = s.total;
+  k->budget_abs = fmax(k->o.abs_tol, 0.5 * rel * s.total);
+  k->budget_rel = k->term_rel = rel;
   return st;
 }
 
@@ -649,21 +673,34 @@ static RtStatus winner_term(Rt *rt, Work *k, int i, double *p, double *e)
   return run_mvn(rt, k, K - 1, k->share, p, e);
 }
 
-/* M = 1 - Σ_i P(i wins by more than w), to an absolute tolerance. */
-static RtStatus mass_complement(Rt *rt, Work *k, double *M, double *err)
+/* One pass of M = 1 - Σ_i P(i wins by more than w) to absolute tolerance
+ * tol (bounds in k->bound). */
+static RtStatus complement_pass(Rt *rt, Work *k, double tol, double *M, double *err)
 {
-  int K = k->g.K;
-  double tol = fmax(k->o.abs_tol, k->o.rel_tol * THIN);
-  for (int i = 0; i < K; i++)
-    k->bound[i] = winner_bound(&k->g, i, k->w);
+  Sum s;
   k->budget_abs = tol;
   k->budget_rel = k->term_rel = 0;
   k->slab = 0;
-  Sum s;
-  RtStatus st = pruned_sum(rt, k, k->bound, K, PRUNE * tol, 0, winner_term, &s);
+  RtStatus st = pruned_sum(rt, k, k->bound, k->g.K, PRUNE * tol, 0, winner_term, &s);
   *M = fmax(0.0, fmin(1.0, 1 - s.total));
   *err = sqrt(s.var) + s.pruned;
   return st;
+}
+
+/* M by the complement, to max(abs_tol, rel_tol·M): a pilot pass at a
+ * hundred times the tolerance says how large M is, and whether this form
+ * suits it at all (below THIN the caller switches to slabs). */
+static RtStatus mass_complement(Rt *rt, Work *k, double *M, double *err)
+{
+  double tol = fmax(k->o.abs_tol, k->o.rel_tol * THIN);
+  for (int i = 0; i < k->g.K; i++)
+    k->bound[i] = winner_bound(&k->g, i, k->w);
+  if (k->g.K == 3)
+    return complement_pass(rt, k, tol, M, err);
+  RtStatus st = complement_pass(rt, k, fmin(1e-3, 100 * tol), M, err);
+  if (st || *M + *err < THIN)
+    return st;
+  return complement_pass(rt, k, fmax(k->o.abs_tol, 0.5 * k->o.rel_tol * *M), M, err);
 }
 
 /* Thin side of a slab term: A_j - A_i ∈ [-w, 0], centred; a deterministic
@@ -746,9 +783,11 @@ static RtStatus mass_slabs(Rt *rt, Work *k, double *M, double *err)
   k->budget_rel = k->term_rel = k->o.rel_tol;
   k->slab = 1;
   Sum s;
-  RtStatus st = pruned_sum(rt, k, k->bound, K * K, PRUNE * k->o.abs_tol,
-                           exact ? DBL_EPSILON : PRUNE * k->o.rel_tol,
-                           exact ? slab_quad_term : slab_term, &s);
+  RtStatus st = exact ? RT_OK : relative_budget(rt, k, k->bound, K * K, slab_term);
+  if (!st)
+    st = pruned_sum(rt, k, k->bound, K * K, PRUNE * k->o.abs_tol,
+                    exact ? DBL_EPSILON : PRUNE * k->o.rel_tol,
+                    exact ? slab_quad_term : slab_term, &s);
   *M = fmin(1.0, s.total);
   *err = sqrt(s.var) + s.pruned;
   return st;
@@ -782,20 +821,20 @@ static RtStatus mass_one(Rt *rt, Work *k, double w, double *M, double *err)
 
 static void describe_mass(const Work *k, char *out, size_t len)
 {
-  int f = k->flags;
+  int f = k->flags, K = k->g.K;
   if (!out || len == 0)
     return;
   if (f & (USED_C_GENZ | USED_S_GENZ))
     snprintf(out, len, "quadrature (Genz, %ld evaluations%s)", k->evals,
              f & USED_S_GENZ ? "; slab form for small M" : "");
-  else if (k->g.K == 2)
-    snprintf(out, len, "exact (normal interval)");
+  else if (K == 2 || !(f & (USED_C_EXACT | USED_S_QUAD | USED_S_EXACT)))
+    snprintf(out, len, "exact (%s)", K == 2 ? "normal interval" : "every term bounded away");
   else
     snprintf(out, len, "exact (%s%s%s)",
-             f & USED_C_EXACT ? "bivariate normal" : "",
+             f & USED_C_EXACT ? K == 3 ? "bivariate normal" : "degenerate orthants" : "",
              (f & USED_C_EXACT) && (f & (USED_S_QUAD | USED_S_EXACT)) ? "; " : "",
              f & USED_S_QUAD ? "1-D Gauss-Kronrod over the slab"
-             : f & USED_S_EXACT ? "slab rectangles" : "");
+             : f & USED_S_EXACT ? "degenerate slab rectangles" : "");
 }
 
 static RtStatus check_widths(Rt *rt, const double *w, int nw, const double *mass)
@@ -884,10 +923,10 @@ static void describe_density(const Work *k, const Sum *s, char *out, size_t len)
   if (k->flags & USED_S_GENZ)
     n = snprintf(out, len, "quadrature (Genz, %ld evaluations", k->evals);
   else
-    n = snprintf(out, len, "exact (%s", K <= 4 ? exact[K] : "Genz on a degenerate covariance");
-  if (n >= 0 && (size_t)n < len && s->used < s->live)
+    n = snprintf(out, len, "exact (%s", K <= 4 ? exact[K] : "degenerate conditional orthants");
+  if (n >= 0 && (size_t)n < len && s->used < s->cand)
     n += snprintf(out + n, len - (size_t)n, "; %d of %d pairs, the rest bounded by %.2g",
-                  s->used, s->live, s->pruned);
+                  s->used, s->cand, s->pruned);
   if (n >= 0 && (size_t)n < len)
     snprintf(out + n, len - (size_t)n, ")");
 }
@@ -902,8 +941,10 @@ static RtStatus density_pairs(Rt *rt, Work *k, double *C, double *err, Sum *s)
   k->slab = 1;
   k->budget_abs = k->o.abs_tol;
   k->budget_rel = k->term_rel = k->o.rel_tol;
-  RtStatus st = pruned_sum(rt, k, k->bound, K * K, PRUNE * k->o.abs_tol,
-                           K <= 4 ? DBL_EPSILON : PRUNE * k->o.rel_tol, density_term, s);
+  RtStatus st = K <= 4 ? RT_OK : relative_budget(rt, k, k->bound, K * K, density_term);
+  if (!st)
+    st = pruned_sum(rt, k, k->bound, K * K, PRUNE * k->o.abs_tol,
+                    K <= 4 ? DBL_EPSILON : PRUNE * k->o.rel_tol, density_term, s);
   *C = s->total;
   *err = sqrt(s->var) + s->pruned;
   return st;

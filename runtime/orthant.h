@@ -49,7 +49,7 @@ typedef struct OrthantOpts {
   long max_evals;
 } OrthantOpts;
 
-/* abs_tol 1e-12, rel_tol 1e-5, seed 0, max_evals 1,000,000. */
+/* abs_tol 1e-12, rel_tol 1e-4, seed 0, max_evals 1,000,000. */
 void orthant_default_opts(OrthantOpts *o);
 
 /* M(w) at nw widths w[i] >= 0 (+INFINITY allowed) into mass[i]; err[i] (may

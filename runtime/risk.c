@@ -13,13 +13,18 @@
 
 #include "est.h"
 #include "gate.h"
+#include "jointmap.h"
+#include "margin.h"
 #include "msampler.h"
 
-/* The objects of one risk problem, compiled for the law's dimension. */
+/* The objects of one risk problem, compiled for the law's dimension, and
+ * their stacked affine maps when the problem is linear-Gaussian. */
 typedef struct Problem {
   Model *m;
   Target *y;
   const Law *x;
+  JointMap j;
+  int joint;             /* sample the maps' joint law instead of x */
 } Problem;
 
 static RtStatus problem_init(Rt *rt, Problem *p, Model *m, Target *y, const Law *x)
@@ -29,6 +34,8 @@ static RtStatus problem_init(Rt *rt, Problem *p, Model *m, Target *y, const Law 
   RtStatus st = model_at_dim(rt, m, x->dim, &p->m);
   if (!st)
     st = target_at_dim(rt, y, x->dim, &p->y);
+  if (!st)
+    st = jointmap_build(rt, p->m, p->y, x, &p->j, &p->joint);
   return st;
 }
 
@@ -36,6 +43,7 @@ static void problem_free(Rt *rt, Problem *p)
 {
   model_unref(rt, p->m);
   target_unref(rt, p->y);
+  jointmap_free(rt, &p->j);
 }
 
 /* ------------------------------------------------------------ Monte Carlo */
@@ -59,8 +67,8 @@ typedef struct Scratch {
 static size_t scratch_doubles(const Problem *p, size_t n)
 {
   const Model *m = p->m;
-  int K = m->nexp, d = p->x->dim;
-  size_t rest = law_scratch(p->x, n);
+  int K = m->nexp, d = p->joint ? p->j.R : p->x->dim;
+  size_t rest = law_scratch(p->joint ? p->j.law : p->x, n);
   size_t parts[4] = {router_scratch(m->router, n), target_scratch(p->y, n),
                      gate_scratch(m->gate, K, n), 0};
   for (int k = 0; k < K; k++)
@@ -68,12 +76,12 @@ static size_t scratch_doubles(const Problem *p, size_t n)
                                                             : parts[3];
   for (int i = 0; i < 4; i++)
     rest = parts[i] > rest ? parts[i] : rest;
-  return (size_t)d * n + 2 * (size_t)K * n + 5 * n + (size_t)K * n + rest;
+  return (size_t)d * n + 2 * (size_t)K * n + 4 * n + gate_shifted_size(K, n) + rest;
 }
 
 static Scratch carve(const Problem *p, double *base, size_t n)
 {
-  int K = p->m->nexp, d = p->x->dim;
+  int K = p->m->nexp, d = p->joint ? p->j.R : p->x->dim;
   Scratch s;
   s.x = base;
   s.a = s.x + (size_t)d * n;
@@ -83,8 +91,26 @@ static Scratch carve(const Problem *p, double *base, size_t n)
   s.ft = s.r0 + n;
   s.kap = s.ft + n;
   s.g = s.kap + n;
-  s.rest = s.g + (size_t)K * n + n;
+  s.rest = s.g + gate_shifted_size(K, n);
   return s;
+}
+
+/* In the joint space the block of maps G is sampled directly; logits,
+ * experts and target are rows of it (copied, as the rest of the kernel
+ * owns its buffers). */
+static RtStatus evaluate_joint(const Problem *p, const SampleBlock *sb, Scratch *s)
+{
+  const JointMap *j = &p->j;
+  size_t n = sb->n;
+  double *G = s->x;
+  law_sample(j->law, sb, G, n, s->rest);
+  memcpy(s->a, G + (size_t)j->off_a * n, (size_t)j->K * n * sizeof *G);
+  memcpy(s->f, G + (size_t)j->off_f * n, (size_t)j->K * n * sizeof *G);
+  if (j->Kt)
+    margin_pick_top(j->Kt, n, G + (size_t)j->off_t * n, n, G + (size_t)j->off_h * n, n, s->m);
+  else
+    memcpy(s->m, G + (size_t)j->off_m * n, n * sizeof *G);
+  return RT_OK;
 }
 
 /* Logits, expert values and target values of a sampled block. */
@@ -92,6 +118,8 @@ static RtStatus evaluate(const Problem *p, const SampleBlock *sb, Scratch *s, Bl
 {
   const Model *m = p->m;
   size_t n = sb->n;
+  if (p->joint)
+    return evaluate_joint(p, sb, s);
   law_sample(p->x, sb, s->x, n, s->rest);
   RtStatus st = router_logits(m->router, n, s->x, n, s->a, n, s->rest, err);
   for (int k = 0; !st && k < m->nexp; k++)
@@ -101,30 +129,13 @@ static RtStatus evaluate(const Problem *p, const SampleBlock *sb, Scratch *s, Bl
   return st;
 }
 
-/* r0 = m - F_0, the hard model's residual (the first maximal logit wins). */
-static void hard_residual(int K, size_t n, const double *a, const double *f, const double *m,
-                          double *r0)
+/* ft = (m - F_τ)² for the soft gate at tau, from the shifted logits in g. */
+static void soft_loss(const Problem *p, size_t n, double tau, Scratch *s)
 {
+  gate_mix(p->m->nexp, n, s->g, tau, s->f, s->ft, s->rest);
   for (size_t i = 0; i < n; i++) {
-    int best = 0;
-    for (int k = 1; k < K; k++)
-      if (a[(size_t)k * n + i] > a[(size_t)best * n + i])
-        best = k;
-    r0[i] = m[i] - f[(size_t)best * n + i];
-  }
-}
-
-/* ft = m - F_τ for the soft gate at tau. */
-static void soft_residual(const Problem *p, size_t n, double tau, Scratch *s)
-{
-  int K = p->m->nexp;
-  gate_soft(p->m->gate, K, n, s->a, n, tau, s->g, n, s->rest);
-  for (size_t i = 0; i < n; i++)
-    s->ft[i] = s->m[i];
-  for (int k = 0; k < K; k++) {
-    const double *gk = s->g + (size_t)k * n, *fk = s->f + (size_t)k * n;
-    for (size_t i = 0; i < n; i++)
-      s->ft[i] -= gk[i] * fk[i];
+    double r = s->m[i] - s->ft[i];
+    s->ft[i] = r * r;
   }
 }
 
@@ -145,19 +156,19 @@ static RtStatus risk_block(void *ctx, EstThread *th, const SampleBlock *sb, doub
   RtStatus st = evaluate(c->p, sb, &s, &th->err);
   if (st)
     return st;
-  hard_residual(c->p->m->nexp, n, s.a, s.f, s.m, s.r0);
+  margin_pick_top(c->p->m->nexp, n, s.a, n, s.f, n, s.r0);    /* F_0 */
   for (size_t i = 0; i < n; i++) {
-    s.r0[i] *= s.r0[i];
+    double r = s.m[i] - s.r0[i];
+    s.r0[i] = r * r;
     s.kap[i] = 0;
   }
   put(acc, moments_of(s.r0, n));
+  gate_shifted(c->p->m->gate, c->p->m->nexp, n, s.a, n, s.g, s.rest);
   static const double coef[KAPPA_TAUS] = {8.0 / 3, -6.0 / 3, 1.0 / 3};
   for (size_t t = 0; t < c->ntau + KAPPA_TAUS; t++) {
     int for_kappa = t >= c->ntau;
     double tau = for_kappa ? c->kappa_h * (double)(1 << (t - c->ntau)) : c->tau[t];
-    soft_residual(c->p, n, tau, &s);
-    for (size_t i = 0; i < n; i++)
-      s.ft[i] *= s.ft[i];
+    soft_loss(c->p, n, tau, &s);
     if (for_kappa) {
       double k = coef[t - c->ntau] / tau;
       for (size_t i = 0; i < n; i++)
@@ -328,8 +339,12 @@ static RtStatus run_risk(Rt *rt, const Problem *p, const double *tau, size_t nta
     return no_exact(rt, res->query, o->method);
   RtStatus st = risk_mc(rt, p, tau, ntau, o, r);
   char path[200];
-  snprintf(path, sizeof path, "common random numbers in x space: %s router, %d experts",
-           router_kind_name(p->m->router), p->m->nexp);
+  if (p->joint)
+    snprintf(path, sizeof path, "common random numbers in the joint space of the %d affine "
+             "maps (logits, experts, target), sampled directly", p->j.R);
+  else
+    snprintf(path, sizeof path, "common random numbers in x space: %s router, %d experts",
+             router_kind_name(p->m->router), p->m->nexp);
   result_method(res, "mc", path);
   res->samples = r->done;
   res->seed = o->seed;

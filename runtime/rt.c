@@ -3,6 +3,8 @@
  */
 #include "rt.h"
 
+#include "linalg.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ void rt_init(Rt *rt)
   rt->realloc_fn = default_realloc;
   rt->threads = 1;
   rt->block = 2048;
+  la_single_threaded();
 }
 
 RtStatus rt_verror(Rt *rt, RtStatus code, const char *fmt, va_list ap)

@@ -397,6 +397,49 @@ BlockFn *vm_blockfn(Rt *rt, VmProg *p)
   return f;
 }
 
+/* ------------------------------------------------------------ affine test */
+
+/* Adds w·(operand a) to (beta, c) if a is affine in the inputs: a constant,
+ * an input column, or a lincomb of such (recursively). */
+static int affine_arg(const VmProg *p, VmArg a, double w, double *beta, double *c, int depth)
+{
+  if (a.space == VM_CONST) {
+    *c += w * a.k;
+    return 1;
+  }
+  if (a.space == VM_INPUT) {
+    beta[a.idx] += w;
+    return 1;
+  }
+  if (depth > 64)
+    return 0;
+  for (int i = p->ncode - 1; i >= 0; i--) {
+    const VmIns *ins = &p->code[i];
+    if (ins->op == VM_GEMM || ins->op == VM_CALL || ins->dst != a.idx)
+      continue;
+    if (ins->op == VM_MOV)
+      return affine_arg(p, ins->a, w, beta, c, depth + 1);
+    if (ins->op != VM_LINCOMB)
+      return 0;
+    *c += w * ins->k;
+    for (uint32_t j = 0; j < ins->nsrc; j++)
+      if (!affine_arg(p, ins->srcs[j], w * ins->mat[j], beta, c, depth + 1))
+        return 0;
+    return 1;
+  }
+  return 0;
+}
+
+int vm_blockfn_affine(const BlockFn *f, int out, double *beta, double *c)
+{
+  if (f->eval != fn_eval || out >= f->out_dim)
+    return 0;
+  const VmProg *p = f->ctx;
+  memset(beta, 0, (size_t)p->in_dim * sizeof *beta);
+  *c = 0;
+  return affine_arg(p, p->out[out], 1, beta, c, 0);
+}
+
 /* ------------------------------------------------------------ listing */
 
 const char *vm_op_name(VmOp op)

@@ -101,6 +101,12 @@ RtStatus vm_run(const VmProg *p, size_t n, const double *x, size_t ldx, double *
 /* A block function running p (takes ownership of p). */
 BlockFn *vm_blockfn(Rt *rt, VmProg *p);
 
+/* If output `out` of the block function f (a VM program) is an affine
+ * function of its inputs, beta·x + c, fills beta (in_dim) and *c and
+ * returns 1; else 0.  (An expression expert `2*x[0] + 1` is affine; one
+ * with sin() is not.) */
+int vm_blockfn_affine(const BlockFn *f, int out, double *beta, double *c);
+
 /* Writes a readable listing of the program (for --dump-plan). */
 struct StrBuf;
 void vm_dump(struct StrBuf *b, const VmProg *p);

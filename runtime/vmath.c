@@ -660,3 +660,48 @@ KERNEL void vm_softmax_cols(int K, size_t n, const double *restrict a, size_t ld
       gk[i] = gk[i] / s[i];
   }
 }
+
+/* The soft model's prediction without storing the gate: with d = a - max
+ * (<= 0, computed once per block for every temperature), out[i] =
+ * Σ_k e_k f_k / Σ_k e_k, e_k = exp(d_k / tau).  One exp and two
+ * multiply-adds per expert and sample. */
+KERNEL void vm_softmax_mix(int K, size_t n, const double *restrict d, double inv_tau,
+                           const double *restrict f, double *restrict out,
+                           double *restrict scratch)
+{
+  double *restrict den = scratch;
+  for (size_t i = 0; i < n; i++) {
+    den[i] = 0.0;
+    out[i] = 0.0;
+  }
+  for (int k = 0; k < K; k++) {
+    const double *dk = d + (size_t)k * n, *fk = f + (size_t)k * n;
+    for (size_t i = 0; i < n; i++) {
+      double e = exp_nonpos(dk[i] == 0 ? 0.0 : dk[i] * inv_tau);
+      den[i] += e;
+      out[i] += e * fk[i];
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    out[i] /= den[i];
+}
+
+/* d = a - max_k a (column layout, leading dimension lda for a, n for d). */
+KERNEL void vm_shift_by_max(int K, size_t n, const double *restrict a, size_t lda,
+                            double *restrict d, double *restrict scratch)
+{
+  double *restrict m = scratch;
+  for (size_t i = 0; i < n; i++)
+    m[i] = a[i];
+  for (int k = 1; k < K; k++) {
+    const double *ak = a + (size_t)k * lda;
+    for (size_t i = 0; i < n; i++)
+      m[i] = ak[i] > m[i] ? ak[i] : m[i];
+  }
+  for (int k = 0; k < K; k++) {
+    const double *ak = a + (size_t)k * lda;
+    double *dk = d + (size_t)k * n;
+    for (size_t i = 0; i < n; i++)
+      dk[i] = ak[i] - m[i];
+  }
+}

@@ -63,4 +63,13 @@ void vm_erf_n(const double *x, double *out, size_t n);
 void vm_softmax_cols(int K, size_t n, const double *a, size_t lda, double inv_tau,
                      double *g, size_t ldg, double *scratch);
 
+/* d (K × n) = a - max_k a per sample; scratch n doubles. */
+void vm_shift_by_max(int K, size_t n, const double *a, size_t lda, double *d, double *scratch);
+
+/* out[i] = Σ_k softmax_k(d/tau) f_k for shifted logits d (<= 0, K × n) and
+ * values f (K × n): the soft prediction without storing the gate.  -inf
+ * entries of d (masked by a top-k gate) get weight 0.  scratch n doubles. */
+void vm_softmax_mix(int K, size_t n, const double *d, double inv_tau, const double *f,
+                    double *out, double *scratch);
+
 #endif

@@ -310,15 +310,17 @@ static void check_mc(const char *name, const Risk2 *p, uint64_t seed)
   double R, G;
   init_rt(&rt);
   mc_run(p, tau, 2000000, seed, &mc);
-  ok(risk2_hard(&rt, p, &R, NULL) == RT_OK && fabs(R - mc.R0) <= 4 * mc.se0,
-     "%s: R_0 = %.8f vs MC %.8f +- %.2g", name, R, mc.R0, mc.se0);
+  RtStatus st = risk2_hard(&rt, p, &R, NULL);
+  ok(st == RT_OK && fabs(R - mc.R0) <= 4 * mc.se0, "%s: R_0 = %.8f vs MC %.8f +- %.2g",
+     name, R, mc.R0, mc.se0);
   for (int k = 0; k < NT; k++) {
-    ok(risk2_soft(&rt, p, tau[k], &R, NULL) == RT_OK && fabs(R - mc.R[k]) <= 4 * mc.se[k],
+    st = risk2_soft(&rt, p, tau[k], &R, NULL);
+    ok(st == RT_OK && fabs(R - mc.R[k]) <= 4 * mc.se[k],
        "%s: R_tau(%g) = %.8f vs MC %.8f +- %.2g", name, tau[k], R, mc.R[k], mc.se[k]);
     if (tau[k] > 1)
       continue;
-    ok(risk2_gap(&rt, p, tau[k], &G, NULL) == RT_OK &&
-           fabs(G * tau[k] - mc.G[k]) <= 4 * mc.seG[k],
+    st = risk2_gap(&rt, p, tau[k], &G, NULL);
+    ok(st == RT_OK && fabs(G * tau[k] - mc.G[k]) <= 4 * mc.seG[k],
        "%s: G(%g) = %.8g vs paired MC %.8g +- %.2g", name, tau[k], G * tau[k], mc.G[k],
        mc.seG[k]);
   }
@@ -386,7 +388,7 @@ static double q2_outer(double z1, void *ctx)
   Q2 *c = ctx;
   double br[64];
   int n = 0;
-  QuadOpts o = {1e-16, 1e-13, 4000};
+  QuadOpts o = {1e-16, 1e-12, 4000};
   QuadResult res;
   c->z1 = z1;
   n = add_layer(br, n, -(c->ms + c->gs[0] * z1) / c->gs[1], c->tau / fabs(c->gs[1]));
@@ -405,7 +407,7 @@ static double quad2(const Risk2 *p, double tau, int mode)
   Q2 c = {&rt, p, tau, 0, {0, 0}, 0, {0, 0}, 0, mode, 0};
   double br[64];
   int n = 0;
-  QuadOpts o = {1e-15, 1e-12, 4000};
+  QuadOpts o = {1e-14, 1e-11, 4000};
   QuadResult res;
   init_rt(&rt);
   for (int j = 0; j < 2; j++) {
