@@ -6,11 +6,13 @@
 
 #include "../runtime/boundary.h"
 #include "../runtime/gate.h"
+#include "../runtime/iface.h"
 #include "../runtime/layer.h"
 #include "../runtime/risk.h"
 #include "../runtime/law.h"
 #include "../runtime/model.h"
 #include "bi.h"
+#include "lower.h"
 
 /* A router argument may also be a model (its router is meant). */
 static Router *router_arg(Call *c, int i)
@@ -193,11 +195,41 @@ int bi_kappa(Call *c, Value *out)
   return finish(c, st, res, out);
 }
 
+/* The f of interface_integral: an expert, a one-parameter fn, or a
+ * number (a constant function). */
+static int function_arg(Call *c, int i, int dim, Expert **f)
+{
+  Value v = c->arg[i];
+  if (v.kind == V_EXPERT) {
+    *f = expert_ref(v.u.p);
+    return 0;
+  }
+  if (v.kind == V_FUNC)
+    return lower_fn_expert(c->I, as_func(v)->def, c->arg_expr[i], f);
+  double *zero = rt_calloc(&c->I->rt, (size_t)dim, sizeof *zero);
+  RtStatus st = zero ? expert_affine(&c->I->rt, dim, zero, v.u.num, f) : RT_ENOMEM;
+  rt_free(&c->I->rt, zero);
+  return st ? call_rt_error(c, i) : 0;
+}
+
+int bi_interface_integral(Call *c, Value *out)
+{
+  Router *r = router_arg(c, 0);
+  QueryArgs q;
+  Expert *f;
+  const Law *l = c->arg[1].u.p;
+  if (check_law_dim(c, r, 1) || arg_query(c, &q) || function_arg(c, 2, l->dim, &f))
+    return 1;
+  Result *res = NULL;
+  RtStatus st = query_interface(&c->I->rt, r, l, f, &q.o, &res);
+  expert_unref(&c->I->rt, f);
+  return finish(c, st, res, out);
+}
+
 static int later(Call *c, const char *what)
 {
   return call_error(c, -1, "%s() is not available yet in this build", what);
 }
 
-int bi_interface_integral(Call *c, Value *out) { (void)out; return later(c, "interface_integral"); }
 int bi_hessian(Call *c, Value *out) { (void)out; return later(c, "hessian"); }
 int bi_alignment(Call *c, Value *out) { (void)out; return later(c, "alignment"); }

@@ -1239,7 +1239,7 @@ static int compile(Template *t, int dim, int quiet, Lower *L, VmProg **prog)
   arena_init(&L->arena, &I->rt);
   L->p = vm_new(&I->rt, t->what, dim);
   /* x is a vector of dim inputs; a schedule's t is one number per step. */
-  int scalar = s->decl == D_SCHEDULE;
+  int scalar = s->kind == S_DECL && s->decl == D_SCHEDULE;
   LVal x = lcols(L, dim > 0 ? dim : -1, !scalar);
   for (int j = 0; j < dim && x.ops; j++)
     x.ops[j] = (VmArg){VM_INPUT, (uint32_t)j, 0};
@@ -1316,7 +1316,7 @@ static BlockFn *build_fn(Interp *I, Template *t, int *err, int *owns_template)
 {
   int fixed, min_dim;
   *owns_template = 0;
-  if (t->decl->decl == D_SCHEDULE) {
+  if (t->decl->kind == S_DECL && t->decl->decl == D_SCHEDULE) {
     fixed = 1;                /* t is one number per step */
     *err = 0;
   } else {
@@ -1361,10 +1361,10 @@ static Template *template_new(Interp *I, const Stmt *s)
     return NULL;
   t->I = I;
   t->decl = s;
-  t->is_router = s->decl == D_ROUTER;
+  t->is_router = s->kind == S_DECL && s->decl == D_ROUTER;
   StrBuf b;
   sb_init(&b, &I->rt);
-  sb_printf(&b, "%s %s", ast_decl_name(s->decl), s->name);
+  sb_printf(&b, "%s %s", s->kind == S_FN ? "fn" : ast_decl_name(s->decl), s->name);
   t->what = sb_take(&b);
   capture_expr(I, t, s->value, &s->params);
   return t;
@@ -1475,6 +1475,31 @@ int lower_decl(Interp *I, const Stmt *s, Value *out)
   err = wrap(I, s, f, out);
   blockfn_unref(&I->rt, f);
   return err;
+}
+
+int lower_fn_expert(Interp *I, const Stmt *def, const Expr *at, Expert **out)
+{
+  *out = NULL;
+  if (def->params.n != 1)
+    return eval_error(I, at, "%s() must take one parameter (x) to be used per sample, not %d",
+                      def->name, def->params.n);
+  Template *t = template_new(I, def);
+  if (!t)
+    return eval_error(I, at, "out of memory");
+  int err, owned;
+  BlockFn *f = build_fn(I, t, &err, &owned);
+  if (!owned)
+    template_free(&I->rt, t);
+  if (err || !f)
+    return err ? 1 : eval_error(I, at, "out of memory");
+  RtStatus st = expert_fn(&I->rt, f, out);
+  blockfn_unref(&I->rt, f);
+  if (st) {
+    eval_error(I, at, "%s", I->rt.msg);
+    rt_clear(&I->rt);
+    return 1;
+  }
+  return 0;
 }
 
 void lower_dump(Interp *I, BlockFn *f)

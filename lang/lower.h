@@ -12,6 +12,11 @@
  * new reference.  0 on success, 1 after reporting an error. */
 int lower_decl(Interp *I, const Stmt *s, Value *out);
 
+struct Expert;
+/* Compiles `fn f(x) = ...` as a per-sample function (an expression expert),
+ * for queries that take a function of x; errors are reported at `at`. */
+int lower_fn_expert(Interp *I, const Stmt *def, const Expr *at, struct Expert **out);
+
 struct BlockFn;
 /* Writes the VM listing of a compiled declaration (--dump-plan). */
 void lower_dump(Interp *I, struct BlockFn *f);

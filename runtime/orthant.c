@@ -39,7 +39,10 @@
  * of a cheap upper bound (one constraint at a time: Φ of a conditional mean,
  * at the worse end of the slab); the tail whose summed bounds falls below a
  * tenth of the tolerance is dropped and its bound added to err.  This is
- * what keeps K = 64 affordable: most logits are rarely near the top.
+ * what keeps K = 64 affordable when most logits are rarely near the top.
+ * The error budget is shared equally (in quadrature) by the terms kept,
+ * sized by a cheap pilot pass at a hundred times the tolerance: the Genz
+ * cost grows fast with the precision asked of each term.
  *
  * Conditional Monte Carlo (large K).  Integrating the density of A_k given
  * the other logits at their maximum gives C = Σ_k E[φ_{k|-k}(max_{j≠k} A_j)]
@@ -495,6 +498,22 @@ static int by_bound(const void *a, const void *b)
   return (x->t > y->t) - (x->t < y->t);
 }
 
+/* The terms by decreasing bound with their tail sums; s->cand and s->live
+ * (the terms a pruning threshold `thr` would keep) are counted. */
+static void rank_terms(Ranked *rk, const double *bound, int n, double thr, Sum *s)
+{
+  *s = (Sum){0};
+  for (int t = 0; t < n; t++) {
+    rk[t] = (Ranked){bound[t], 0, t};
+    s->cand += bound[t] > 0;
+  }
+  qsort(rk, (size_t)n, sizeof *rk, by_bound);
+  for (int t = n - 1; t >= 0; t--) {
+    rk[t].tail = rk[t].bound + (t + 1 < n ? rk[t + 1].tail : 0);
+    s->live += rk[t].tail > thr;
+  }
+}
+
 /* Σ_t f(t) over the n terms in decreasing order of bound[t], dropping the
  * tail once its summed bounds are <= max(abs_thr, rel_thr·total).  Before
  * each term k->share is set to the absolute error that term may have. */
@@ -504,16 +523,7 @@ static RtStatus pruned_sum(Rt *rt, Work *k, const double *bound, int n, double a
   Ranked *rk = rt_array(rt, (size_t)n, sizeof *rk);
   if (!rk)
     return RT_ENOMEM;
-  *s = (Sum){0};
-  for (int t = 0; t < n; t++) {
-    rk[t] = (Ranked){bound[t], 0, t};
-    s->cand += bound[t] > 0;
-  }
-  qsort(rk, (size_t)n, sizeof *rk, by_bound);
-  for (int t = n - 1; t >= 0; t--) {
-    rk[t].tail = rk[t].bound + (t + 1 < n ? rk[t + 1].tail : 0);
-    s->live += rk[t].tail > fmax(abs_thr, rel_thr * k->pilot);
-  }
+  rank_terms(rk, bound, n, fmax(abs_thr, rel_thr * k->pilot), s);
   RtStatus st = RT_OK;
   int q = 0;
   for (; q < n && !st && rk[q].tail > fmax(abs_thr, rel_thr * s->total); q++) {
@@ -950,6 +960,13 @@ static RtStatus density_pairs(Rt *rt, Work *k, double *C, double *err, Sum *s)
   return st;
 }
 
+static void describe_atom(int K, int atom, double p, char *out, size_t len)
+{
+  if (out && len)
+    snprintf(out, len, "infinite (logits %d and %d are identical and the top two with "
+             "probability %.3g: Δ has an atom at 0)", atom / K, atom % K, p);
+}
+
 RtStatus orthant_density(Rt *rt, const LogitLaw *L, const OrthantOpts *o, double *C,
                          double *err, char *method, size_t method_len)
 {
@@ -964,9 +981,7 @@ RtStatus orthant_density(Rt *rt, const LogitLaw *L, const OrthantOpts *o, double
     st = tie_atom(rt, &k, &atom, &p);
   if (!st && atom >= 0) {
     *C = INFINITY;
-    if (method && method_len)
-      snprintf(method, method_len, "infinite (logits %d and %d are identical and the top "
-               "two with probability %.3g: Δ has an atom at 0)", atom / L->K, atom % L->K, p);
+    describe_atom(L->K, atom, p, method, method_len);
   } else if (!st) {
     k.evals = 0;
     k.flags = 0;

@@ -41,27 +41,33 @@ typedef struct LogitLaw {
 
 /* Targets for the orthant paths: the reported err should end up
  * <= max(abs_tol, rel_tol·|result|) (abs_tol in the result's units: a
- * probability for M, 1/logit-units for C).  max_evals caps each Genz call;
- * seed randomises the Genz lattices. */
+ * probability for M, 1/logit-units for C).  Only the Genz paths (K >= 4
+ * for M, K >= 5 for C) spend effort on it; the cost grows quickly with the
+ * precision (K = 12 density: ~0.2 s at rel_tol 1e-3, ~8 s at 1e-4).
+ * max_evals caps each Genz call (hitting it is not an error: err then
+ * exceeds the target); seed randomises the Genz lattices. */
 typedef struct OrthantOpts {
   double abs_tol, rel_tol;
   uint64_t seed;
   long max_evals;
 } OrthantOpts;
 
-/* abs_tol 1e-12, rel_tol 1e-4, seed 0, max_evals 1,000,000. */
+/* abs_tol 1e-12, rel_tol 1e-4, seed 0, max_evals 1,000,000 per call. */
 void orthant_default_opts(OrthantOpts *o);
 
 /* M(w) at nw widths w[i] >= 0 (+INFINITY allowed) into mass[i]; err[i] (may
- * be NULL) is an error estimate: the rounding bound on exact paths, else one
- * standard error of the Genz estimates (root-sum-square) PLUS the summed
- * upper bounds of the terms pruned as negligible.  Paths: K = 2 a normal
- * interval; K = 3 bivariate normals, or for thin slabs (small M) a 1-D
- * Gauss–Kronrod integral over the slab that keeps relative precision;
- * K >= 4 Genz, on 1 - Σ_i P(i wins by > w) when M is large and on the slab
- * probabilities P(0 <= A_i - A_j <= w, j second) (relative precision) when
- * it is small.  method (may be NULL) names the path(s) taken, e.g.
- * "exact (bivariate normal)", "quadrature (Genz, 123456 evaluations)".
+ * be NULL) is an error estimate: a rounding bound on the exact paths, else
+ * one standard error of the Genz estimates (root-sum-square) PLUS the
+ * summed upper bounds of the terms pruned as negligible (those are not
+ * standard errors; the true value is below mass + err in practice).
+ * Paths: K = 2 a normal interval; K = 3 bivariate normals, or when M < 0.1
+ * a 1-D Gauss–Kronrod integral over the slab (relative precision ~1e-13
+ * even for w = 1e-13); K >= 4 Genz, on 1 - Σ_i P(i wins by > w) when M is
+ * large (absolute error) and on the slab probabilities
+ * P(0 <= A_i - A_j <= w, A_j second) when it is small (relative error).
+ * method (may be NULL) names the path(s): "exact (normal interval)",
+ * "exact (bivariate normal; 1-D Gauss-Kronrod over the slab)",
+ * "quadrature (Genz, N evaluations[; slab form for small M])", ...
  * K > ORTHANT_MAX_K: RT_EUNSUP. */
 RtStatus orthant_mass(Rt *rt, const LogitLaw *L, const double *w, int nw,
                       const OrthantOpts *o, double *mass, double *err,
@@ -69,20 +75,25 @@ RtStatus orthant_mass(Rt *rt, const LogitLaw *L, const double *w, int nw,
 
 /* C = 2 Σ_{i<j} φ_ij(0) P(A_i >= A_k ∀k | A_i = A_j), each pair's
  * conditional orthant in K - 2 dimensions (K = 2: closed form, K = 3: Φ,
- * K = 4: bivariate normal, K >= 5: Genz), pairs pruned by an upper bound
- * against a tolerance relative to the running total.  err as for
- * orthant_mass.  Two logits that are identical (same row after F, same
- * mean) tie with positive probability: C = +INFINITY, RT_OK, and method
- * says so.  K > ORTHANT_MAX_K: RT_EUNSUP. */
+ * K = 4: bivariate normal — all to ~1e-14 relative —, K >= 5: Genz), pairs
+ * pruned by an upper bound against a tolerance relative to the running
+ * total.  err as for orthant_mass.  method: "exact (normal density)",
+ * "exact (normal distribution function)", "exact (bivariate normal)",
+ * "quadrature (Genz, N evaluations[; P of Q pairs, the rest bounded by
+ * B])".  Two logits that are identical (same row after F, same mean) tie
+ * with positive probability: C = +INFINITY, err 0, RT_OK, method
+ * "infinite (...)".  K > ORTHANT_MAX_K: RT_EUNSUP. */
 RtStatus orthant_density(Rt *rt, const LogitLaw *L, const OrthantOpts *o, double *C,
                          double *err, char *method, size_t method_len);
 
 /* C by conditional Monte Carlo without width bias:
  *   C = Σ_k E[ φ_{k|-k}(max_{j≠k} A_j) ],
  * φ_{k|-k} the normal density of A_k given the other logits.  Unbiased;
- * *stderr_ is one standard error.  Needs Cov(A) of rank K (else RT_EUNSUP:
- * use orthant_density).  samples >= 2; deterministic for a seed (block b of
- * rt->block samples draws from rng stream (seed, b, 0)). */
+ * *stderr_ is one standard error.  Needs Cov(A) of rank K: r < K (d < K
+ * when F = NULL), repeated rows or |R_kk| < 1e-10 max|R_kk| in the QR of
+ * Gᵀ give RT_EUNSUP (use orthant_density).  samples >= 2; single-threaded;
+ * deterministic for (seed, rt->block): block b of rt->block samples draws
+ * its K×n normals from rng stream (seed, b, substream 0). */
 RtStatus orthant_density_mc(Rt *rt, const LogitLaw *L, uint64_t samples, uint64_t seed,
                             double *C, double *stderr_);
 
@@ -101,8 +112,9 @@ typedef enum OrthantPath {
 OrthantPath orthant_density_path(const LogitLaw *L);
 
 /* orthant_density or orthant_density_mc (with `samples`, seed o->seed) as
- * orthant_density_path says; err is then a standard error.  method as for
- * orthant_density ("Monte Carlo (conditional, N samples)" for the MC). */
+ * orthant_density_path says, falling back to orthants when the MC finds
+ * Cov(A) numerically singular and K <= ORTHANT_MAX_K.  On the MC path err
+ * is one standard error and method "Monte Carlo (conditional, N samples)". */
 RtStatus orthant_density_auto(Rt *rt, const LogitLaw *L, const OrthantOpts *o,
                               uint64_t samples, double *C, double *err, char *method,
                               size_t method_len);
