@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bexact.h"
 #include "est.h"
 #include "gauss.h"
 #include "margin.h"
@@ -109,27 +110,6 @@ static void each_component(const Law *l, double weight, ComponentFn fn, void *ct
   }
   for (int i = 0; i < l->ncomp; i++)
     each_component(l->comps[i], weight * l->weights[i], fn, ctx);
-}
-
-static int has_exact_path(const Router *r, const Law *l, MarginSpec ms)
-{
-  return r->kind == ROUTER_LINEAR && r->K == 2 && ms.hi == 1 && ms.lo == 2 &&
-         law_is_gaussian(l);
-}
-
-
-/* The error for method = "exact" (or "quadrature") where no such path
- * exists: it says which path does. */
-static RtStatus no_path(Rt *rt, const char *query, Method m, const Router *r, const Law *l,
-                        MarginSpec ms)
-{
-  const char *why = r->kind != ROUTER_LINEAR       ? "the router is not linear"
-                    : !law_is_gaussian(l)          ? "the law is not normal or a mixture of normals"
-                    : (ms.hi != 1 || ms.lo != 2)   ? "it covers the top-two margin only"
-                                                   : "it needs K = 2";
-  return rt_error(rt, RT_EUNSUP,
-                  "no %s path for %s here (%s); the Monte Carlo path exists: method = \"mc\"",
-                  method_name(m), query, why);
 }
 
 /* ------------------------------------------------------------ Monte Carlo
@@ -318,18 +298,25 @@ static RtStatus mass_mc(Rt *rt, const MarginSampler *s, const double *w, int nw,
   return st;
 }
 
-static RtStatus check_method(Rt *rt, const char *query, const QueryOpts *o, const Router *r,
-                             const Law *l, MarginSpec ms, int *exact)
+/* The orthant path's own words say whether it was exact or a quadrature;
+ * "exact" asked for where only Genz's quadrature exists is refused. */
+static RtStatus orthant_method(Rt *rt, const char *query, Method asked, const char *path,
+                               Result *res)
 {
-  int has = has_exact_path(r, l, ms);
-  if ((o->method == METHOD_EXACT || o->method == METHOD_QUADRATURE) && !has)
-    return no_path(rt, query, o->method, r, l, ms);
-  *exact = has && o->method != METHOD_MC;
-  if (!*exact && o->samples == 0)
-    return rt_error(rt, RT_EINVAL, "samples must be >= 1");
+  int exact = strncmp(path, "exact", 5) == 0;
+  if (asked == METHOD_EXACT && !exact)
+    return rt_error(rt, RT_EUNSUP, "no exact path for %s here (for K >= 4 it is Genz's "
+                    "quadrature); the quadrature path exists: method = \"quadrature\"", query);
+  /* "exact (bivariate normal)" → method exact, path "bivariate normal". */
+  const char *open = strchr(path, '(');
+  char inner[200];
+  snprintf(inner, sizeof inner, "orthant probabilities: %s", open ? open + 1 : path);
+  size_t n = strlen(inner);
+  if (open && n && inner[n - 1] == ')')
+    inner[n - 1] = '\0';
+  result_method(res, exact ? "exact" : "quadrature", inner);
   return RT_OK;
 }
-
 
 static RtStatus check_spec(Rt *rt, const Router *r, MarginSpec ms)
 {
@@ -375,12 +362,12 @@ static RtStatus mass_at(Rt *rt, const Router *r, const Law *l, const double *w, 
                         MarginSpec ms, const QueryOpts *o, Result **out)
 {
   double t0 = clock_seconds();
-  int exact = 0;
+  BPath bp = BP_MC;
   RtStatus st = check_spec(rt, r, ms);
   if (!st)
     st = check_widths(rt, w, nw);
   if (!st)
-    st = check_method(rt, "boundary_mass", o, r, l, ms, &exact);
+    st = boundary_path(rt, "boundary_mass", r, l, ms, o->method, 0, &bp);
   if (st)
     return st;
   double *mass = rt_calloc(rt, (size_t)nw, sizeof *mass);
@@ -389,10 +376,14 @@ static RtStatus mass_at(Rt *rt, const Router *r, const Law *l, const double *w, 
   st = mass && se && res ? RT_OK : RT_ENOMEM;
   uint64_t done = 0;
   MarginSampler s;
-  char path[160];
-  if (!st && exact) {
+  char path[200];
+  if (!st && bp == BP_K2) {
     st = mass_exact(rt, r, l, w, nw, mass, se);
     result_method(res, "exact", "K = 2 closed form: s = a_1 - a_2 is normal");
+  } else if (!st && bp == BP_ORTHANT) {
+    st = boundary_orthant_mass(rt, r, l, w, nw, mass, se, path, sizeof path);
+    if (!st)
+      st = orthant_method(rt, "boundary_mass", o->method, path, res);
   } else if (!st && !(st = msampler_init(rt, &s, r, l, ms))) {
     st = mass_mc(rt, &s, w, nw, o, mass, se, &done);
     msampler_path(&s, r, path, sizeof path);
@@ -510,16 +501,35 @@ static RtStatus density_at(Rt *rt, const Router *r, const Law *l, MarginSpec ms,
                            const QueryOpts *o, Result **out)
 {
   double t0 = clock_seconds();
-  int exact = 0;
+  BPath bp = BP_MC;
   RtStatus st = check_spec(rt, r, ms);
   if (!st)
-    st = check_method(rt, "boundary_density", o, r, l, ms, &exact);
+    st = boundary_path(rt, "boundary_density", r, l, ms, o->method, 1, &bp);
   if (st)
     return st;
   Result *res = result_new(rt, "boundary_density");
   if (!res)
     return RT_ENOMEM;
-  if (exact) {
+  if (bp == BP_ORTHANT) {
+    double v = 0, e = 0;
+    char path[200];
+    st = boundary_orthant_density(rt, r, l, &v, &e, path, sizeof path);
+    if (!st)
+      st = orthant_method(rt, "boundary_density", o->method, path, res);
+    result_num(res, "value", v);
+    result_num(res, "stderr", e);
+  } else if (bp == BP_COND) {
+    double v = 0, e = 0;
+    uint64_t done = 0;
+    st = boundary_cond_density(rt, r, l, o, &v, &e, &done);
+    result_method(res, "mc", "logit space, conditional density C = sum_k E phi(A_k = runner-up "
+                  "| other logits): no width bias");
+    result_num(res, "value", v);
+    result_num(res, "stderr", e);
+    res->samples = done;
+    res->seed = o->seed;
+    res->partial = st == RT_EINTR;
+  } else if (bp == BP_K2) {
     DensAcc m = {r, 0, 0};
     each_component(l, 1.0, density_component, &m);
     if (m.degenerate)

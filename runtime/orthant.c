@@ -687,7 +687,7 @@ static RtStatus winner_term(Rt *rt, Work *k, int i, double *p, double *e)
  * tol (bounds in k->bound). */
 static RtStatus complement_pass(Rt *rt, Work *k, double tol, double *M, double *err)
 {
-  Sum s;
+  Sum s = {0};
   k->budget_abs = tol;
   k->budget_rel = k->term_rel = 0;
   k->slab = 0;
@@ -792,7 +792,7 @@ static RtStatus mass_slabs(Rt *rt, Work *k, double *M, double *err)
   k->budget_abs = k->o.abs_tol;
   k->budget_rel = k->term_rel = k->o.rel_tol;
   k->slab = 1;
-  Sum s;
+  Sum s = {0};
   RtStatus st = exact ? RT_OK : relative_budget(rt, k, k->bound, K * K, slab_term);
   if (!st)
     st = pruned_sum(rt, k, k->bound, K * K, PRUNE * k->o.abs_tol,
@@ -1083,10 +1083,10 @@ RtStatus orthant_cond_init(Rt *rt, const LogitLaw *L, OrthantCond *c)
   if (st)
     return st;
   int K = L->K, r = law_cols(L);
-  if (r < K)
+  if (r < K || L->d < K)
     return rt_error(rt, RT_EUNSUP, "orthant: the logit covariance has rank <= %s = %d < "
                     "K = %d; the conditional Monte Carlo needs rank K: use orthant_density",
-                    L->F ? "r" : "d", r, K);
+                    r < L->d ? "r" : "d", r < L->d ? r : L->d, K);
   c->K = K;
   c->m = rt_array(rt, (size_t)K, sizeof *c->m);
   c->R = rt_array(rt, (size_t)K * K, sizeof *c->R);
@@ -1248,7 +1248,7 @@ OrthantPath orthant_density_path(const LogitLaw *L)
 {
   if (!L || !L->W || L->K <= ORTHANT_SMALL_K || L->d < 1)
     return ORTHANT_PATH_ORTHANTS;
-  if (law_cols(L) >= L->K && !has_equal_rows(L))
+  if (L->d >= L->K && law_cols(L) >= L->K && !has_equal_rows(L))
     return ORTHANT_PATH_COND_MC;
   return L->K <= ORTHANT_MAX_K ? ORTHANT_PATH_ORTHANTS : ORTHANT_PATH_NONE;
 }

@@ -89,9 +89,9 @@ RtStatus orthant_density(Rt *rt, const LogitLaw *L, const OrthantOpts *o, double
 /* C by conditional Monte Carlo without width bias:
  *   C = Σ_k E[ φ_{k|-k}(max_{j≠k} A_j) ],
  * φ_{k|-k} the normal density of A_k given the other logits.  Unbiased;
- * *stderr_ is one standard error.  Needs Cov(A) of rank K: r < K (d < K
- * when F = NULL), repeated rows or |R_kk| < 1e-10 max|R_kk| in the QR of
- * Gᵀ give RT_EUNSUP (use orthant_density).  samples >= 2; single-threaded;
+ * *stderr_ is one standard error.  Needs Cov(A) of rank K: d < K, r < K,
+ * repeated rows or |R_kk| < 1e-10 max|R_kk| in the QR of Gᵀ give
+ * RT_EUNSUP (use orthant_density).  samples >= 2; single-threaded;
  * deterministic for (seed, rt->block): block b of rt->block samples draws
  * its K×n normals from rng stream (seed, b, substream 0). */
 RtStatus orthant_density_mc(Rt *rt, const LogitLaw *L, uint64_t samples, uint64_t seed,
@@ -105,7 +105,7 @@ typedef enum OrthantPath {
 } OrthantPath;
 
 /* Cheap (no factorisation): orthants when K <= ORTHANT_SMALL_K, or when
- * Cov(A) is structurally singular (r < K, or two equal rows of W) and
+ * Cov(A) is structurally singular (d < K, r < K, or two equal rows of W) and
  * K <= ORTHANT_MAX_K; the conditional Monte Carlo otherwise.  A numerically
  * singular Cov(A) the check cannot see makes orthant_density_mc return
  * RT_EUNSUP; orthant_density_auto then falls back to orthants if K allows. */

@@ -12,11 +12,16 @@
  *   - d = 2: C as the coarea line integrals of the 2-D normal density along
  *     each pairwise interface, clipped to where the pair is on top (closed
  *     form in Φ);
+ *   - rank one (X = μ + F z, z scalar): C as the sum over the crossings of
+ *     the top two of 2 φ(z*)/|g_i - g_j|;
  *   - nearly equal rows: the dominant pair's φ_12(0) P(A_1 >= A_3 | tie)
  *     from the exact row difference (the naive e'(WΣW')e value is shown to
  *     be far off, so the check has teeth);
  *   - the conditional Monte Carlo against the orthant path and against its
- *     own spread over seeds (unbiasedness, calibrated standard errors).
+ *     own spread over seeds (unbiasedness, calibrated standard errors);
+ *   - a counting allocator failing each allocation in turn (RT_ENOMEM, no
+ *     leak).
+ * Timings are printed as TAP comments, not checked.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -29,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define PI 3.14159265358979323846
 
 static Rt rt;
 
@@ -46,7 +53,7 @@ static double Phi(double x)
 
 static double phi(double x)
 {
-  return exp(-0.5 * x * x) / sqrt(2 * M_PI);
+  return exp(-0.5 * x * x) / sqrt(2 * PI);
 }
 
 /* n normals from a stream private to the test. */
@@ -113,13 +120,12 @@ static void plain_mc(const LogitLaw *L, const double *w, int nw, long N, uint64_
     p[q] = (double)cnt[q] / (double)N;
 }
 
-/* Mass at nw widths vs the plain Monte Carlo, within 4 SE (plus the
- * orthant's own error estimate). */
-static void check_mass_mc(const char *what, const LogitLaw *L, const double *w, int nw)
+/* Mass at nw widths vs a plain Monte Carlo of N samples, within 4 SE (plus
+ * the orthant's own error estimate). */
+static void check_mass_mc(const char *what, const LogitLaw *L, const double *w, int nw, long N)
 {
   double m[8], e[8], p[8];
   char method[160];
-  long N = 4000000;
   RtStatus st = orthant_mass(&rt, L, w, nw, NULL, m, e, method, sizeof method);
   ok(st == RT_OK, "%s: orthant_mass runs (%s)", what, st ? rt.msg : method);
   plain_mc(L, w, nw, N, 99, p);
@@ -185,7 +191,7 @@ static void test_iid3(void)
     ok_rel(m[q], iid3_mass(w[q]), 1e-9, "iid K=3: M(%g) = order-statistics integral", w[q]);
   ok(orthant_density(&rt, &L, NULL, &C, &Ce, method, sizeof method) == RT_OK,
      "iid K=3 density runs");
-  ok_rel(C, 3 / (2 * sqrt(M_PI)), 1e-13, "iid K=3: C = 3/(2√π) (%s)", method);
+  ok_rel(C, 3 / (2 * sqrt(PI)), 1e-13, "iid K=3: C = 3/(2√π) (%s)", method);
 }
 
 /* ------------------------------------------------- mass vs Monte Carlo */
@@ -195,11 +201,11 @@ static void test_mass_mc(void)
   TLaw t;
   double w[4] = {0.05, 0.3, 1.0, 2.5};
   random_law(&t, 3, 4, 4, 21, 0.7);
-  check_mass_mc("K=3", &t.L, w, 4);
+  check_mass_mc("K=3", &t.L, w, 4, 4000000);
   random_law(&t, 4, 4, 3, 31, 0.7);
-  check_mass_mc("K=4", &t.L, w, 4);
+  check_mass_mc("K=4", &t.L, w, 4, 4000000);
   random_law(&t, 6, 5, 5, 41, 0.7);
-  check_mass_mc("K=6", &t.L, w, 4);
+  check_mass_mc("K=6", &t.L, w, 4, 2000000);
 }
 
 /* ---------------------------------------- density vs the limit of M(w)/w */
@@ -400,7 +406,7 @@ static double coarea_2d(const LogitLaw *L)
       double al = u[0] * (P[0] * u[0] + P[1] * u[1]) + u[1] * (P[2] * u[0] + P[3] * u[1]);
       double be = u[0] * (P[0] * y[0] + P[1] * y[1]) + u[1] * (P[2] * y[0] + P[3] * y[1]);
       double ga = y[0] * (P[0] * y[0] + P[1] * y[1]) + y[1] * (P[2] * y[0] + P[3] * y[1]);
-      double pre = exp(-0.5 * (ga - be * be / al)) / (2 * M_PI * sqrt(det)) * sqrt(2 * M_PI / al);
+      double pre = exp(-0.5 * (ga - be * be / al)) / (2 * PI * sqrt(det)) * sqrt(2 * PI / al);
       double t0 = be / al, sa = sqrt(al);
       C += 2 * pre * (Phi(sa * (hi + t0)) - Phi(sa * (lo + t0))) / nn;
     }
@@ -413,7 +419,7 @@ static void test_singular(void)
   random_law(&t, 4, 2, 2, 201, 0.5);
   double w[3] = {0.1, 0.5, 1.5}, C, Ce, M, se;
   char method[160];
-  check_mass_mc("singular d=2 K=4", &t.L, w, 3);
+  check_mass_mc("singular d=2 K=4", &t.L, w, 3, 2000000);
   ok(orthant_density(&rt, &t.L, NULL, &C, &Ce, method, sizeof method) == RT_OK,
      "singular d=2 K=4: density runs (%s)", method);
   double ref = coarea_2d(&t.L);
@@ -423,7 +429,7 @@ static void test_singular(void)
      "singular d=2 K=4: conditional MC refuses (%s)", rt.msg);
   ok(orthant_density_path(&t.L) == ORTHANT_PATH_ORTHANTS, "singular: path = orthants");
   random_law(&t, 6, 2, 2, 202, 0.5);
-  check_mass_mc("singular d=2 K=6", &t.L, w, 3);
+  check_mass_mc("singular d=2 K=6", &t.L, w, 3, 2000000);
   ok(orthant_density(&rt, &t.L, NULL, &C, &Ce, method, sizeof method) == RT_OK,
      "singular d=2 K=6: density runs (%s)", method);
   ref = coarea_2d(&t.L);
@@ -457,7 +463,7 @@ static void test_rank_one(void)
     }
   double w[3] = {0.05, 0.3, 1.0}, Co, Ce, M, se;
   char method[160];
-  check_mass_mc("rank one", &L, w, 3);
+  check_mass_mc("rank one", &L, w, 3, 2000000);
   ok(orthant_density(&rt, &L, NULL, &Co, &Ce, method, sizeof method) == RT_OK,
      "rank one: density runs (%s)", method);
   ok_rel(Co, C, 1e-9, "rank one: C %.12g vs crossings of the top two %.12g", Co, C);
@@ -476,7 +482,7 @@ static void test_repeated(void)
   t.b[2] = t.b[0] - 0.3;
   double w[4] = {0.1, 0.29, 0.31, 1.0}, C, Ce, Cr, Cre, M, se;
   char method[200];
-  check_mass_mc("repeated row", &t.L, w, 4);
+  check_mass_mc("repeated row", &t.L, w, 4, 2000000);
   random_law(&red, 3, 3, 3, 301, 0.5);
   memcpy(red.W + 6, t.W + 9, 3 * sizeof *red.W);
   red.b[2] = t.b[3];
@@ -488,9 +494,33 @@ static void test_repeated(void)
   ok_near(C, M, 4 * se, "repeated row: C %.6f vs conditional MC of the reduced law %.6f", C, M);
   ok(orthant_density_path(&t.L) == ORTHANT_PATH_ORTHANTS, "repeated row: path = orthants");
   t.b[2] = t.b[0];
-  check_mass_mc("identical logits", &t.L, w, 2);
+  check_mass_mc("identical logits", &t.L, w, 2, 2000000);
   ok(orthant_density(&rt, &t.L, NULL, &C, &Ce, method, sizeof method) == RT_OK &&
      isinf(C) && C > 0, "identical logits: C = +inf (%s)", method);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void test_auto(void)
+{
+  TLaw t;
+  double C, e, C2, e2;
+  char method[200];
+  random_law(&t, 16, 16, 0, 951, 0.5);
+  ok(orthant_density_path(&t.L) == ORTHANT_PATH_COND_MC, "K=16, d=16: path = conditional MC");
+  ok(orthant_density_auto(&rt, &t.L, NULL, 20000, &C, &e, method, sizeof method) == RT_OK &&
+     strncmp(method, "Monte Carlo (conditional", 24) == 0, "auto K=16: %s", method);
+  orthant_density_mc(&rt, &t.L, 20000, 0, &C2, &e2);
+  ok(C == C2 && e == e2, "auto K=16 = orthant_density_mc with seed o->seed");
+  random_law(&t, 14, 3, 3, 952, 0.5);
+  for (int k = 0; k < 14; k++)
+    t.b[k] *= 6;   /* spread the logits: most pairs never reach the top */
+  ok(orthant_density_path(&t.L) == ORTHANT_PATH_ORTHANTS, "K=14, d=3: path = orthants");
+  RtStatus st = orthant_density_auto(&rt, &t.L, NULL, 20000, &C, &e, method, sizeof method);
+  ok(st == RT_OK && strncmp(method, "Monte Carlo", 11) != 0, "auto K=14, d=3: %s",
+     st ? rt.msg : method);
+  double w[2] = {0.2, 0.5};
+  check_mass_mc("K=14, d=3", &t.L, w, 2, 1000000);
 }
 
 /* ------------------------------------------------------------- errors */
@@ -632,6 +662,7 @@ int main(void)
   RUN(test_rank_one());
   RUN(test_repeated());
   RUN(test_alloc());
+  RUN(test_auto());
   RUN(test_errors());
   RUN(time_density(3, 1e-4));
   RUN(time_density(8, 1e-4));

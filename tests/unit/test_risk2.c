@@ -345,12 +345,15 @@ static void test_monte_carlo(void)
 /* ∫∫ φ(z1) φ(z2) e(x(z)) dz2 dz1 for d = r = 2, with e the squared error at
  * temperature τ (mode 0; τ = 0 hard) or the gap ((m − F_τ)² − (m − F_0)²)/τ
  * (mode 1) formed pointwise as (H − g) D (2m − F_τ − F_0)/τ.  The inner
- * integral has breakpoints where s and t vanish (and the gate's scale
- * around s = 0); the outer at the crossing of the two lines. */
+ * variable is z2 minus the root of s (the gate's layer sits at 0, where the
+ * integrator resolves narrow features), with breakpoints there, at the
+ * gate's scales and at the root of t; the outer variable is z1 minus the
+ * crossing of the two lines, with breakpoints at the scales on which the
+ * layer passes the teacher's split. */
 typedef struct Q2 {
   Rt *rt;
   const Risk2 *p;
-  double tau, z1, gs[2], ms, gt[2], mt;
+  double tau, z1, z2s, z1c, gs[2], ms, gt[2], mt;
   int mode, fail;
 } Q2;
 
@@ -369,9 +372,10 @@ static double q2_point(const Q2 *c, double z2)
   return hg * (e.f1 - e.f2) * (2 * e.m - Ft - F0) / c->tau;
 }
 
-static double q2_inner(double z2, void *ctx)
+static double q2_inner(double w, void *ctx)
 {
-  return gauss_pdf(z2) * q2_point(ctx, z2);
+  const Q2 *c = ctx;
+  return gauss_pdf(c->z2s + w) * q2_point(c, c->z2s + w);
 }
 
 /* Breakpoints c ± w·8^j up to 1 (and c). */
@@ -383,31 +387,32 @@ static int add_layer(double *br, int n, double c, double w)
   return n;
 }
 
-static double q2_outer(double z1, void *ctx)
+static double q2_outer(double y, void *ctx)
 {
   Q2 *c = ctx;
   double br[64];
   int n = 0;
-  QuadOpts o = {1e-16, 1e-12, 4000};
+  QuadOpts o = {1e-16, 1e-13, 4000};
   QuadResult res;
-  c->z1 = z1;
-  n = add_layer(br, n, -(c->ms + c->gs[0] * z1) / c->gs[1], c->tau / fabs(c->gs[1]));
+  c->z1 = c->z1c + y;
+  c->z2s = -(c->ms + c->gs[0] * c->z1) / c->gs[1];
+  n = add_layer(br, n, 0, c->tau / fabs(c->gs[1]));
   if (c->p->teacher)
-    n = add_layer(br, n, -(c->mt + c->gt[0] * z1) / c->gt[1], 0);
+    n = add_layer(br, n, -(c->mt + c->gt[0] * c->z1) / c->gt[1] - c->z2s, 0);
   if (quad_integrate(c->rt, q2_inner, c, -INFINITY, INFINITY, br, n, &o, &res)) {
     c->fail++;
     return NAN;
   }
-  return gauss_pdf(z1) * res.value;
+  return gauss_pdf(c->z1) * res.value;
 }
 
 static double quad2(const Risk2 *p, double tau, int mode)
 {
   Rt rt;
-  Q2 c = {&rt, p, tau, 0, {0, 0}, 0, {0, 0}, 0, mode, 0};
+  Q2 c = {&rt, p, tau, 0, 0, 0, {0, 0}, 0, {0, 0}, 0, mode, 0};
   double br[64];
   int n = 0;
-  QuadOpts o = {1e-14, 1e-11, 4000};
+  QuadOpts o = {1e-15, 1e-12, 4000};
   QuadResult res;
   init_rt(&rt);
   for (int j = 0; j < 2; j++) {
@@ -416,10 +421,11 @@ static double quad2(const Risk2 *p, double tau, int mode)
   }
   c.ms = dotd(p->u, p->mean, 2) + p->u0;
   c.mt = p->teacher ? dotd(p->v, p->mean, 2) + p->v0 : 0;
-  double slope = c.gs[0] / c.gs[1] - c.gt[0] / c.gt[1];
-  if (p->teacher && fabs(slope) > 1e-9)   /* where the two lines cross */
-    n = add_layer(br, n, (c.mt / c.gt[1] - c.ms / c.gs[1]) / slope,
-                  tau / fabs(c.gs[1]) / fabs(slope));
+  double slope = p->teacher ? c.gs[0] / c.gs[1] - c.gt[0] / c.gt[1] : 0;
+  if (fabs(slope) > 1e-9) {   /* the two lines cross at z1c */
+    c.z1c = (c.mt / c.gt[1] - c.ms / c.gs[1]) / slope;
+    n = add_layer(br, n, 0, tau / fabs(c.gs[1]) / fabs(slope));
+  }
   quad_integrate(&rt, q2_outer, &c, -INFINITY, INFINITY, br, n, &o, &res);
   return c.fail ? NAN : res.value + (mode == 0 ? p->noise * p->noise : 0);
 }

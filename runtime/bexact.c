@@ -1,0 +1,188 @@
+/*
+ * bexact.c — orthant and conditional paths of the boundary queries (see
+ * bexact.h).
+ */
+#include "bexact.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "est.h"
+#include "orthant.h"
+#include "rng.h"
+
+/* ------------------------------------------------------------ path choice */
+
+static int linear_gaussian(const Router *r, const Law *l, MarginSpec ms)
+{
+  return r->kind == ROUTER_LINEAR && law_is_gaussian(l) && ms.hi == 1 && ms.lo == 2;
+}
+
+static LogitLaw logit_law(const Router *r, const Law *normal)
+{
+  LogitLaw L = {r->K, r->dim, normal->rank, r->W, r->b, normal->mean, normal->factor};
+  return L;
+}
+
+/* auto: closed forms for K = 2, orthants up to ORTHANT_SMALL_K logits, then
+ * the conditional density (full rank) or Monte Carlo. */
+static BPath auto_path(const Router *r, const Law *l, MarginSpec ms, int density)
+{
+  if (!linear_gaussian(r, l, ms))
+    return BP_MC;
+  if (r->K == 2)
+    return BP_K2;
+  if (r->K <= ORTHANT_SMALL_K)
+    return BP_ORTHANT;
+  if (density && l->kind == LAW_NORMAL) {
+    LogitLaw L = logit_law(r, l);
+    if (orthant_density_path(&L) == ORTHANT_PATH_COND_MC)
+      return BP_COND;
+  }
+  return BP_MC;
+}
+
+RtStatus boundary_path(Rt *rt, const char *query, const Router *r, const Law *l, MarginSpec ms,
+                       Method m, int density, BPath *path)
+{
+  *path = auto_path(r, l, ms, density);
+  if (m == METHOD_MC) {
+    *path = BP_MC;
+    return RT_OK;
+  }
+  if (m == METHOD_AUTO)
+    return RT_OK;
+  /* exact or quadrature asked for: orthants serve up to ORTHANT_MAX_K. */
+  if (linear_gaussian(r, l, ms) && r->K > 2 && r->K <= ORTHANT_MAX_K) {
+    *path = BP_ORTHANT;
+    return RT_OK;
+  }
+  if (*path == BP_K2)
+    return RT_OK;
+  const char *why = r->kind != ROUTER_LINEAR    ? "the router is not linear"
+                    : !law_is_gaussian(l)       ? "the law is not normal or a mixture of normals"
+                    : (ms.hi != 1 || ms.lo != 2) ? "it covers the top-two margin only"
+                                                 : "orthant probabilities stop at K = 64";
+  return rt_error(rt, RT_EUNSUP,
+                  "no %s path for %s here (%s); the Monte Carlo path exists: method = \"mc\"",
+                  method_name(m), query, why);
+}
+
+/* ------------------------------------------------------------ orthants */
+
+/* The normal components of a Gaussian law and their weights. */
+static int flatten(const Law *l, double w, const Law **comp, double *wt, int n, int cap)
+{
+  if (l->kind == LAW_NORMAL) {
+    if (n < cap) {
+      comp[n] = l;
+      wt[n] = w;
+    }
+    return n + 1;
+  }
+  for (int i = 0; i < l->ncomp; i++)
+    n = flatten(l->comps[i], w * l->weights[i], comp, wt, n, cap);
+  return n;
+}
+
+#define MAX_COMPONENTS 256
+
+RtStatus boundary_orthant_mass(Rt *rt, const Router *r, const Law *l, const double *w, int nw,
+                               double *mass, double *err, char *path, size_t len)
+{
+  const Law *comp[MAX_COMPONENTS];
+  double wt[MAX_COMPONENTS];
+  int nc = flatten(l, 1.0, comp, wt, 0, MAX_COMPONENTS);
+  if (nc > MAX_COMPONENTS)
+    return rt_error(rt, RT_EINVAL, "a mixture of more than %d normals", MAX_COMPONENTS);
+  double *m1 = rt_array(rt, (size_t)nw, sizeof *m1), *e1 = rt_array(rt, (size_t)nw, sizeof *e1);
+  RtStatus st = m1 && e1 ? RT_OK : RT_ENOMEM;
+  for (int j = 0; j < nw; j++)
+    mass[j] = err[j] = 0;
+  for (int c = 0; c < nc && !st; c++) {
+    LogitLaw L = logit_law(r, comp[c]);
+    st = orthant_mass(rt, &L, w, nw, NULL, m1, e1, path, len);
+    for (int j = 0; !st && j < nw; j++) {
+      mass[j] += wt[c] * m1[j];
+      err[j] = hypot(err[j], wt[c] * e1[j]);
+    }
+  }
+  rt_free(rt, m1);
+  rt_free(rt, e1);
+  return st;
+}
+
+RtStatus boundary_orthant_density(Rt *rt, const Router *r, const Law *l, double *C, double *err,
+                                  char *path, size_t len)
+{
+  const Law *comp[MAX_COMPONENTS];
+  double wt[MAX_COMPONENTS];
+  int nc = flatten(l, 1.0, comp, wt, 0, MAX_COMPONENTS);
+  if (nc > MAX_COMPONENTS)
+    return rt_error(rt, RT_EINVAL, "a mixture of more than %d normals", MAX_COMPONENTS);
+  RtStatus st = RT_OK;
+  *C = *err = 0;
+  for (int c = 0; c < nc && !st; c++) {
+    LogitLaw L = logit_law(r, comp[c]);
+    double v, e;
+    st = orthant_density(rt, &L, NULL, &v, &e, path, len);
+    *C += wt[c] * v;
+    *err = hypot(*err, wt[c] * e);
+  }
+  if (!st && isinf(*C))
+    st = rt_error(rt, RT_EINVAL, "two router rows give the same logit everywhere, so the "
+                  "boundary density is infinite");
+  return st;
+}
+
+/* ------------------------------------------------------------ conditional MC */
+
+typedef struct CondCtx {
+  const OrthantCond *c;
+  Moments m;
+} CondCtx;
+
+static RtStatus cond_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
+{
+  CondCtx *c = ctx;
+  size_t n = sb->n;
+  int K = c->c->K;
+  double *z = th->scratch, sum, sumsq;
+  RngStream s;
+  rng_init(&s, sb->seed, sb->block, sb->sub);
+  rng_normal(&s, z, (size_t)K * n);
+  orthant_cond_block(c->c, z, n, z + (size_t)K * n, &sum, &sumsq);
+  double mean = sum / (double)n;
+  acc[0] = (double)n;
+  acc[1] = mean;
+  acc[2] = fmax(sumsq - sum * mean, 0);
+  return RT_OK;
+}
+
+static void cond_reduce(void *ctx, const SampleBlock *sb, const double *acc)
+{
+  CondCtx *c = ctx;
+  (void)sb;
+  Moments m = {acc[0], acc[1], acc[2]};
+  moments_merge(&c->m, m);
+}
+
+RtStatus boundary_cond_density(Rt *rt, const Router *r, const Law *l, const QueryOpts *o,
+                               double *C, double *se, uint64_t *done)
+{
+  LogitLaw L = logit_law(r, l);
+  OrthantCond oc;
+  RtStatus st = orthant_cond_init(rt, &L, &oc);
+  if (st)
+    return st;
+  CondCtx c = {&oc, {0, 0, 0}};
+  size_t B = rt->block;
+  EstKernel k = {&c, ((size_t)r->K * B + orthant_cond_scratch(&oc, B)) * sizeof(double), 3,
+                 cond_block, cond_reduce};
+  st = est_run(rt, &k, o->samples, o->seed, done);
+  *C = c.m.mean;
+  *se = moments_stderr(&c.m);
+  orthant_cond_free(rt, &oc);
+  return st;
+}
