@@ -71,26 +71,25 @@ int bi_normal(Call *c, Value *out)
     return 1;
   Rt *rt = &c->I->rt;
   double *mean = rt_calloc(rt, (size_t)d, sizeof *mean);
-  double *cov = rt_calloc(rt, (size_t)d * d, sizeof *cov);
+  double *cov = arg_given(c, 1) && c->arg[1].kind == V_MAT
+                    ? rt_calloc(rt, (size_t)d * d, sizeof *cov) : rt_calloc(rt, 1, sizeof *cov);
   int err = !mean || !cov ? call_rt_error(c, -1) : 0;
   if (!err && arg_given(c, 0))
     err = vec_of_dim(c, 0, d, mean);
-  for (long i = 0; !err && i < d; i++)
-    cov[i * d + i] = 1;
-  if (!err && arg_given(c, 1)) {
-    if (c->arg[1].kind == V_NUM)
-      for (long i = 0; i < d; i++)
-        cov[i * d + i] = c->arg[1].u.num;
-    else
-      memcpy(cov, as_mat(c->arg[1])->v, (size_t)d * d * sizeof *cov);
-  }
+  /* No cov, or a number: the identity times a variance, stored implicitly. */
+  int iso = !arg_given(c, 1) || c->arg[1].kind == V_NUM;
+  double var = arg_given(c, 1) && c->arg[1].kind == V_NUM ? c->arg[1].u.num : 1;
+  if (!err && !iso)
+    memcpy(cov, as_mat(c->arg[1])->v, (size_t)d * d * sizeof *cov);
   if (!err) {
     StrBuf what;
     sb_init(&what, rt);
     sb_puts(&what, "the covariance of ");
     call_what(c, &what, "law");
     Law *l;
-    err = rt_check(c, law_normal(rt, (int)d, mean, cov, sb_str(&what), &l), 1);
+    RtStatus st = iso ? law_normal_iso(rt, (int)d, mean, var, &l)
+                      : law_normal(rt, (int)d, mean, cov, sb_str(&what), &l);
+    err = rt_check(c, st, 1);
     sb_free(&what);
     if (!err)
       *out = val_obj(V_LAW, l);

@@ -134,8 +134,15 @@ static int law_fields(Interp *I, const Expr *e, Value obj, const char *name, Val
   }
   if (l->kind == LAW_NORMAL && strcmp(name, "mean") == 0)
     return vec_of(I, e, l->mean, (size_t)l->dim, out);
-  if (l->kind == LAW_NORMAL && strcmp(name, "cov") == 0)
-    return mat_of(I, e, l->cov, (size_t)l->dim, (size_t)l->dim, out);
+  if (l->kind == LAW_NORMAL && strcmp(name, "cov") == 0) {
+    *out = val_mat(&I->rt, (size_t)l->dim, (size_t)l->dim);
+    if (out->kind == V_NIL)
+      return oom(I, e);
+    for (int i = 0; i < l->dim; i++)
+      for (int j = 0; j < l->dim; j++)
+        as_mat(*out)->v[(size_t)i * l->dim + j] = law_cov(l, i, j);
+    return 0;
+  }
   return no_field(I, e, obj, name);
 }
 

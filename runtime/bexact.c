@@ -25,6 +25,34 @@ static LogitLaw logit_law(const Router *r, const Law *normal)
   return L;
 }
 
+/* The logit law of a normal component; an isotropic law (cov = s²I, no
+ * stored factor) becomes F = NULL (the identity) with W scaled by s and the
+ * mean by 1/s, which gives the same logits.  *tmp is freed by the caller. */
+static RtStatus logit_law_of(Rt *rt, const Router *r, const Law *normal, LogitLaw *L,
+                             double **tmp)
+{
+  *L = logit_law(r, normal);
+  *tmp = NULL;
+  if (!(normal->iso > 0))
+    return RT_OK;
+  L->F = NULL;
+  L->r = normal->dim;
+  if (normal->iso == 1)
+    return RT_OK;
+  int K = r->K, d = r->dim;
+  double sd = sqrt(normal->iso), *w = rt_array(rt, (size_t)K * d + (size_t)d, sizeof *w);
+  if (!w)
+    return RT_ENOMEM;
+  for (size_t i = 0; i < (size_t)K * d; i++)
+    w[i] = sd * r->W[i];
+  for (int j = 0; j < d; j++)
+    w[(size_t)K * d + j] = normal->mean[j] / sd;
+  L->W = w;
+  L->mean = w + (size_t)K * d;
+  *tmp = w;
+  return RT_OK;
+}
+
 /* auto: closed forms for K = 2, orthants up to ORTHANT_SMALL_K logits, then
  * the conditional density (full rank) or Monte Carlo. */
 static BPath auto_path(const Router *r, const Law *l, MarginSpec ms, int density)
@@ -37,6 +65,10 @@ static BPath auto_path(const Router *r, const Law *l, MarginSpec ms, int density
     return BP_ORTHANT;
   if (density && l->kind == LAW_NORMAL) {
     LogitLaw L = logit_law(r, l);
+    if (l->iso > 0) {
+      L.F = NULL;
+      L.r = l->dim;
+    }
     if (orthant_density_path(&L) == ORTHANT_PATH_COND_MC)
       return BP_COND;
   }
@@ -101,8 +133,12 @@ RtStatus boundary_orthant_mass(Rt *rt, const Router *r, const Law *l, const doub
   for (int j = 0; j < nw; j++)
     mass[j] = err[j] = 0;
   for (int c = 0; c < nc && !st; c++) {
-    LogitLaw L = logit_law(r, comp[c]);
+    LogitLaw L;
+    double *tmp;
+    if ((st = logit_law_of(rt, r, comp[c], &L, &tmp)))
+      break;
     st = orthant_mass(rt, &L, w, nw, NULL, m1, e1, path, len);
+    rt_free(rt, tmp);
     for (int j = 0; !st && j < nw; j++) {
       mass[j] += wt[c] * m1[j];
       err[j] = hypot(err[j], wt[c] * e1[j]);
@@ -124,9 +160,12 @@ RtStatus boundary_orthant_density(Rt *rt, const Router *r, const Law *l, double 
   RtStatus st = RT_OK;
   *C = *err = 0;
   for (int c = 0; c < nc && !st; c++) {
-    LogitLaw L = logit_law(r, comp[c]);
-    double v, e;
+    LogitLaw L;
+    double v = 0, e = 0, *tmp;
+    if ((st = logit_law_of(rt, r, comp[c], &L, &tmp)))
+      break;
     st = orthant_density(rt, &L, NULL, &v, &e, path, len);
+    rt_free(rt, tmp);
     *C += wt[c] * v;
     *err = hypot(*err, wt[c] * e);
   }
@@ -171,9 +210,13 @@ static void cond_reduce(void *ctx, const SampleBlock *sb, const double *acc)
 RtStatus boundary_cond_density(Rt *rt, const Router *r, const Law *l, const QueryOpts *o,
                                double *C, double *se, uint64_t *done)
 {
-  LogitLaw L = logit_law(r, l);
+  LogitLaw L;
   OrthantCond oc;
-  RtStatus st = orthant_cond_init(rt, &L, &oc);
+  double *tmp;
+  RtStatus st = logit_law_of(rt, r, l, &L, &tmp);
+  if (!st)
+    st = orthant_cond_init(rt, &L, &oc);
+  rt_free(rt, tmp);
   if (st)
     return st;
   CondCtx c = {&oc, {0, 0, 0}};

@@ -51,18 +51,11 @@ typedef struct Diff {
 
 static Diff logit_difference(const Router *r, const Law *l)
 {
-  int d = l->dim, rank = l->rank;
+  int d = l->dim;
   Diff s = {r->b[0] - r->b[1], 0};
-  double v = 0;
   for (int j = 0; j < d; j++)
     s.mean += (r->W[j] - r->W[d + j]) * l->mean[j];
-  for (int k = 0; k < rank; k++) {
-    double t = 0;
-    for (int j = 0; j < d; j++)
-      t += (r->W[j] - r->W[d + j]) * l->factor[j * rank + k];
-    v += t * t;
-  }
-  s.sd = sqrt(v);
+  s.sd = sqrt(law_var_diff(l, r->W, r->W + d));
   return s;
 }
 

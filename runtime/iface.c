@@ -27,24 +27,24 @@ typedef struct Slab {
 static RtStatus slab_of(Rt *rt, const Router *r, const Law *l, Slab *s)
 {
   int d = l->dim, k = l->rank;
+  double *u = rt_array(rt, (size_t)d, sizeof *u);
   double *ftu = rt_calloc(rt, (size_t)(k ? k : 1), sizeof *ftu);
   s->su = rt_calloc(rt, (size_t)d, sizeof *s->su);
-  if (!ftu || !s->su) {
+  if (!u || !ftu || !s->su) {
+    rt_free(rt, u);
     rt_free(rt, ftu);
+    rt_free(rt, s->su);
     return RT_ENOMEM;
   }
   s->m = r->b[0] - r->b[1];
-  s->v = 0;
-  for (int j = 0; j < d; j++)
-    s->m += (r->W[j] - r->W[d + j]) * l->mean[j];
-  for (int q = 0; q < k; q++) {
-    for (int j = 0; j < d; j++)
-      ftu[q] += l->factor[j * k + q] * (r->W[j] - r->W[d + j]);
-    s->v += ftu[q] * ftu[q];
+  for (int j = 0; j < d; j++) {
+    u[j] = r->W[j] - r->W[d + j];
+    s->m += u[j] * l->mean[j];
   }
-  for (int j = 0; j < d; j++)
-    for (int q = 0; q < k; q++)
-      s->su[j] += l->factor[j * k + q] * ftu[q];
+  s->v = law_var_diff(l, r->W, r->W + d);
+  law_factor_t(l, u, ftu);
+  law_factor_apply(l, ftu, s->su);       /* Σu = F Fᵀu */
+  rt_free(rt, u);
   rt_free(rt, ftu);
   s->phi0 = s->v > 0 ? gauss_pdf(s->m / sqrt(s->v)) / sqrt(s->v) : 0;
   return RT_OK;

@@ -83,12 +83,95 @@ static RtStatus factor_cov(Rt *rt, Law *l, const char *what)
   return la_cholesky(rt, d, l->cov, l->factor, what);
 }
 
+RtStatus law_normal_iso(Rt *rt, int dim, const double *mean, double var, Law **out)
+{
+  *out = NULL;
+  if (dim < 1)
+    return rt_error(rt, RT_EINVAL, "a normal law needs dimension >= 1 (got %d)", dim);
+  if (!(var > 0) || !isfinite(var))
+    return rt_error(rt, RT_EINVAL, "the variance of a normal law must be finite and > 0, not %g",
+                    var);
+  RtStatus st = check_finite(rt, mean, (size_t)dim, "the mean");
+  if (st)
+    return st;
+  Law *l = law_new(rt, LAW_NORMAL, dim);
+  if (!l)
+    return RT_ENOMEM;
+  l->mean = copy_or(rt, mean, (size_t)dim, 0);
+  if (!l->mean) {
+    law_unref(rt, l);
+    return RT_ENOMEM;
+  }
+  l->iso = var;
+  l->rank = dim;
+  *out = l;
+  return RT_OK;
+}
+
+void law_factor_t(const Law *l, const double *v, double *out)
+{
+  if (l->iso > 0) {
+    double s = sqrt(l->iso);
+    for (int j = 0; j < l->dim; j++)
+      out[j] = s * v[j];
+    return;
+  }
+  for (int q = 0; q < l->rank; q++)
+    out[q] = 0;
+  for (int j = 0; j < l->dim; j++)
+    for (int q = 0; q < l->rank; q++)
+      out[q] += l->factor[(size_t)j * l->rank + q] * v[j];
+}
+
+void law_factor_apply(const Law *l, const double *v, double *out)
+{
+  if (l->iso > 0) {
+    double s = sqrt(l->iso);
+    for (int j = 0; j < l->dim; j++)
+      out[j] = s * v[j];
+    return;
+  }
+  for (int j = 0; j < l->dim; j++) {
+    out[j] = 0;
+    for (int q = 0; q < l->rank; q++)
+      out[j] += l->factor[(size_t)j * l->rank + q] * v[q];
+  }
+}
+
+double law_var_diff(const Law *l, const double *a, const double *b)
+{
+  double v = 0;
+  if (l->iso > 0) {
+    for (int j = 0; j < l->dim; j++) {
+      double u = a[j] - (b ? b[j] : 0);
+      v += u * u;
+    }
+    return l->iso * v;
+  }
+  for (int q = 0; q < l->rank; q++) {
+    double t = 0;
+    for (int j = 0; j < l->dim; j++)
+      t += l->factor[(size_t)j * l->rank + q] * (a[j] - (b ? b[j] : 0));
+    v += t * t;
+  }
+  return v;
+}
+
+double law_cov(const Law *l, int i, int j)
+{
+  if (l->iso > 0)
+    return i == j ? l->iso : 0;
+  return l->cov[(size_t)i * l->dim + j];
+}
+
 RtStatus law_normal(Rt *rt, int dim, const double *mean, const double *cov,
                     const char *what, Law **out)
 {
   *out = NULL;
   if (dim < 1)
     return rt_error(rt, RT_EINVAL, "a normal law needs dimension >= 1 (got %d)", dim);
+  if (!cov)
+    return law_normal_iso(rt, dim, mean, 1.0, out);
   RtStatus st = check_finite(rt, mean, (size_t)dim, "the mean");
   if (!st)
     st = check_finite(rt, cov, (size_t)dim * dim, what);
@@ -103,9 +186,7 @@ RtStatus law_normal(Rt *rt, int dim, const double *mean, const double *cov,
     law_unref(rt, l);
     return RT_ENOMEM;
   }
-  for (int i = 0; i < dim; i++)
-    for (int j = 0; j < dim; j++)
-      l->cov[i * dim + j] = cov ? cov[i * dim + j] : (i == j);
+  memcpy(l->cov, cov, (size_t)dim * dim * sizeof *cov);
   st = factor_cov(rt, l, what);
   if (st) {
     law_unref(rt, l);
@@ -244,7 +325,7 @@ uint32_t law_substream(uint32_t sub, uint32_t i)
 size_t law_scratch(const Law *l, size_t n)
 {
   switch (l->kind) {
-  case LAW_NORMAL: return (size_t)(l->rank ? l->rank : 1) * n;
+  case LAW_NORMAL: return l->iso > 0 ? 1 : (size_t)(l->rank ? l->rank : 1) * n;
   case LAW_UNIFORM: return n;
   case LAW_EMPIRICAL: return n;
   case LAW_MIXTURE: {
@@ -267,6 +348,17 @@ static void sample_normal(const Law *l, const SampleBlock *sb, double *x, size_t
   int d = l->dim, r = l->rank;
   RngStream s;
   rng_init(&s, sb->seed, sb->block, sb->sub);
+  if (l->iso > 0) {
+    /* x = mean + √iso · z, straight into x */
+    double sd = sqrt(l->iso);
+    for (int j = 0; j < d; j++) {
+      double *row = x + (size_t)j * ld;
+      rng_normal(&s, row, n);
+      for (size_t i = 0; i < n; i++)
+        row[i] = l->mean[j] + sd * row[i];
+    }
+    return;
+  }
   if (r > 0) {
     rng_normal(&s, z, (size_t)r * n);
     la_gemm(d, (int)n, r, l->factor, r, z, (int)n, x, (int)ld);
@@ -384,7 +476,10 @@ static RtStatus affine_normal(Rt *rt, const Law *l, int k, const double *w,
     la_gemv(k, d, w, l->mean, mean);
     for (int i = 0; b && i < k; i++)
       mean[i] += b[i];
-    if (r > 0)
+    if (l->iso > 0)
+      for (size_t i = 0; i < (size_t)k * d; i++)
+        f[i] = sqrt(l->iso) * w[i];       /* W (√iso I) */
+    else if (r > 0)
       la_gemm(k, r, d, w, d, l->factor, r, f, r);
   }
   if (!st && r > k) {
@@ -468,7 +563,9 @@ int law_moments(const Law *l, double *mean, double *cov)
   switch (l->kind) {
   case LAW_NORMAL:
     memcpy(mean, l->mean, (size_t)d * sizeof *mean);
-    memcpy(cov, l->cov, (size_t)d * d * sizeof *cov);
+    for (int i = 0; i < d; i++)
+      for (int j = 0; j < d; j++)
+        cov[i * d + j] = law_cov(l, i, j);
     return 1;
   case LAW_UNIFORM:
     for (int i = 0; i < d; i++) {

@@ -30,6 +30,8 @@ struct Law {
    * under an affine map (logit space) it may be rectangular. */
   double *mean, *cov, *factor;
   int rank;
+  double iso;            /* > 0: cov = iso·I, and cov and factor are NULL
+                          * (a standard normal in d = 4096 stores no 4096² matrix) */
   /* uniform on the box [lo, hi] */
   double *lo, *hi;
   /* mixture */
@@ -41,11 +43,28 @@ struct Law {
   int replace;           /* sample rows with replacement (else in order) */
 };
 
-/* normal(mean, cov): mean NULL means 0, cov NULL means the identity.  A cov
+/* normal(mean, cov): mean NULL means 0, cov NULL means the identity (stored
+ * implicitly, as law_normal_iso with var 1).  A cov
  * that is not symmetric positive definite is RT_EINVAL; `what` names the law
  * in messages (e.g. "the covariance of law X"). */
 RtStatus law_normal(Rt *rt, int dim, const double *mean, const double *cov,
                     const char *what, Law **out);
+
+/* normal(mean, var·I) without storing a matrix. */
+RtStatus law_normal_iso(Rt *rt, int dim, const double *mean, double var, Law **out);
+
+/* out (rank) = Fᵀ v and out (dim) = F v for a normal law's factor F,
+ * whether it is stored or implicit (iso). */
+void law_factor_t(const Law *l, const double *v, double *out);
+void law_factor_apply(const Law *l, const double *v, double *out);
+
+/* Var((a - b)·X) = |Fᵀ(a - b)|² for a normal law (b NULL: Var(a·X)),
+ * from the factor and the difference of the two rows — never from a
+ * product with a stored covariance, which loses digits when a ≈ b. */
+double law_var_diff(const Law *l, const double *a, const double *b);
+
+/* The covariance entry (i, j) of a normal law. */
+double law_cov(const Law *l, int i, int j);
 
 /* A normal law given by a factor: X = mean + F Z, F dim × rank (may be
  * singular; used for logit-space images). */

@@ -39,17 +39,11 @@ static int components(const Router *r, const Law *l, double w, Comp *out, int n,
   }
   if (n >= cap)
     return n + 1;
-  int d = l->dim, rank = l->rank;
-  double mean = r->b[0] - r->b[1], v = 0;
+  int d = l->dim;
+  double mean = r->b[0] - r->b[1];
   for (int j = 0; j < d; j++)
     mean += (r->W[j] - r->W[d + j]) * l->mean[j];
-  for (int k = 0; k < rank; k++) {
-    double t = 0;
-    for (int j = 0; j < d; j++)
-      t += (r->W[j] - r->W[d + j]) * l->factor[j * rank + k];
-    v += t * t;
-  }
-  out[n] = (Comp){w, mean, sqrt(v)};
+  out[n] = (Comp){w, mean, sqrt(law_var_diff(l, r->W, r->W + d))};
   return n + 1;
 }
 
