@@ -1,9 +1,10 @@
 /*
  * risk.c — the risk and kappa queries (see risk.h).
  *
- * Layout: specialising the objects to the law's dimension; the Monte Carlo
- * block kernel (sample, logits, experts, target, then every temperature on
- * the same samples); κ's extrapolation; the entry points.
+ * Layout: the problem (objects compiled for the law's dimension); the plain
+ * Monte Carlo loss provider (x space, or the joint space of the affine maps
+ * when the problem is linear-Gaussian); the accumulation driver shared with
+ * the Rao–Blackwell provider of riskrb.c; κ's scale; the entry points.
  */
 #include "risk.h"
 
@@ -16,9 +17,8 @@
 #include "jointmap.h"
 #include "margin.h"
 #include "msampler.h"
+#include "riskmc.h"
 
-/* The objects of one risk problem, compiled for the law's dimension, and
- * their stacked affine maps when the problem is linear-Gaussian. */
 typedef struct Problem {
   Model *m;
   Target *y;
@@ -46,59 +46,55 @@ static void problem_free(Rt *rt, Problem *p)
   jointmap_free(rt, &p->j);
 }
 
-/* ------------------------------------------------------------ Monte Carlo */
+/* ------------------------------------------------------------ plain MC */
 
-#define KAPPA_TAUS 3
-
-typedef struct RiskCtx {
-  const Problem *p;
-  const double *tau;     /* the user's temperatures, then the three for κ */
-  size_t ntau;           /* the user's */
-  double kappa_h;        /* κ's temperatures are h, 2h, 4h */
-  Moments *soft, *gap, hard, kappa;
-} RiskCtx;
-
-/* Per-thread scratch: x, logits, experts, target, hard residual, soft gate,
- * soft prediction, per-sample κ combination, and the parts' own scratch. */
+/* Per-thread scratch: x (or the joint maps), logits, experts, target, the
+ * shifted logits, and the parts' own scratch. */
 typedef struct Scratch {
-  double *x, *a, *f, *m, *r0, *g, *ft, *kap, *rest;
+  double *x, *a, *f, *m, *d, *rest;
 } Scratch;
 
-static size_t scratch_doubles(const Problem *p, size_t n)
+static int plain_rows(const Problem *p) { return p->joint ? p->j.R : p->x->dim; }
+
+static size_t plain_rest(const Problem *p, size_t n)
 {
   const Model *m = p->m;
-  int K = m->nexp, d = p->joint ? p->j.R : p->x->dim;
+  int K = m->nexp;
   size_t rest = law_scratch(p->joint ? p->j.law : p->x, n);
   size_t parts[4] = {router_scratch(m->router, n), target_scratch(p->y, n),
-                     gate_scratch(m->gate, K, n), 0};
+                     gate_scratch(m->gate, K, n), n};
   for (int k = 0; k < K; k++)
     parts[3] = expert_scratch(m->experts[k], n) > parts[3] ? expert_scratch(m->experts[k], n)
                                                             : parts[3];
   for (int i = 0; i < 4; i++)
     rest = parts[i] > rest ? parts[i] : rest;
-  return (size_t)d * n + 2 * (size_t)K * n + 4 * n + gate_shifted_size(K, n) + rest;
+  return rest;
+}
+
+static size_t plain_scratch(const void *ctx, size_t n)
+{
+  const Problem *p = ctx;
+  int K = p->m->nexp;
+  return (size_t)plain_rows(p) * n + 2 * (size_t)K * n + n + gate_shifted_size(K, n) +
+         plain_rest(p, n);
 }
 
 static Scratch carve(const Problem *p, double *base, size_t n)
 {
-  int K = p->m->nexp, d = p->joint ? p->j.R : p->x->dim;
+  int K = p->m->nexp;
   Scratch s;
   s.x = base;
-  s.a = s.x + (size_t)d * n;
+  s.a = s.x + (size_t)plain_rows(p) * n;
   s.f = s.a + (size_t)K * n;
   s.m = s.f + (size_t)K * n;
-  s.r0 = s.m + n;
-  s.ft = s.r0 + n;
-  s.kap = s.ft + n;
-  s.g = s.kap + n;
-  s.rest = s.g + gate_shifted_size(K, n);
+  s.d = s.m + n;
+  s.rest = s.d + gate_shifted_size(K, n);
   return s;
 }
 
 /* In the joint space the block of maps G is sampled directly; logits,
- * experts and target are rows of it (copied, as the rest of the kernel
- * owns its buffers). */
-static RtStatus evaluate_joint(const Problem *p, const SampleBlock *sb, Scratch *s)
+ * experts and target are rows of it. */
+static void evaluate_joint(const Problem *p, const SampleBlock *sb, Scratch *s)
 {
   const JointMap *j = &p->j;
   size_t n = sb->n;
@@ -110,34 +106,64 @@ static RtStatus evaluate_joint(const Problem *p, const SampleBlock *sb, Scratch 
     margin_pick_top(j->Kt, n, G + (size_t)j->off_t * n, n, G + (size_t)j->off_h * n, n, s->m);
   else
     memcpy(s->m, G + (size_t)j->off_m * n, n * sizeof *G);
-  return RT_OK;
 }
 
-/* Logits, expert values and target values of a sampled block. */
-static RtStatus evaluate(const Problem *p, const SampleBlock *sb, Scratch *s, BlockErr *err)
+static RtStatus plain_prepare(const void *ctx, const SampleBlock *sb, double *scratch,
+                              BlockErr *err)
 {
+  const Problem *p = ctx;
   const Model *m = p->m;
   size_t n = sb->n;
-  if (p->joint)
-    return evaluate_joint(p, sb, s);
-  law_sample(p->x, sb, s->x, n, s->rest);
-  RtStatus st = router_logits(m->router, n, s->x, n, s->a, n, s->rest, err);
-  for (int k = 0; !st && k < m->nexp; k++)
-    st = expert_eval(m->experts[k], n, s->x, n, s->f + (size_t)k * n, s->rest, err);
+  Scratch s = carve(p, scratch, n);
+  RtStatus st = RT_OK;
+  if (p->joint) {
+    evaluate_joint(p, sb, &s);
+  } else {
+    law_sample(p->x, sb, s.x, n, s.rest);
+    st = router_logits(m->router, n, s.x, n, s.a, n, s.rest, err);
+    for (int k = 0; !st && k < m->nexp; k++)
+      st = expert_eval(m->experts[k], n, s.x, n, s.f + (size_t)k * n, s.rest, err);
+    if (!st)
+      st = target_eval(p->y, n, s.x, n, s.m, s.rest, err);
+  }
   if (!st)
-    st = target_eval(p->y, n, s->x, n, s->m, s->rest, err);
+    gate_shifted(m->gate, m->nexp, n, s.a, n, s.d, s.rest);
   return st;
 }
 
-/* ft = (m - F_τ)² for the soft gate at tau, from the shifted logits in g. */
-static void soft_loss(const Problem *p, size_t n, double tau, Scratch *s)
+static void plain_hard(const void *ctx, double *scratch, size_t n, double *out)
 {
-  gate_mix(p->m->nexp, n, s->g, tau, s->f, s->ft, s->rest);
+  const Problem *p = ctx;
+  Scratch s = carve(p, scratch, n);
+  margin_pick_top(p->m->nexp, n, s.a, n, s.f, n, out);      /* F_0 */
   for (size_t i = 0; i < n; i++) {
-    double r = s->m[i] - s->ft[i];
-    s->ft[i] = r * r;
+    double r = s.m[i] - out[i];
+    out[i] = r * r;
   }
 }
+
+static void plain_soft(const void *ctx, double *scratch, size_t n, double tau, double *out)
+{
+  const Problem *p = ctx;
+  Scratch s = carve(p, scratch, n);
+  gate_mix(p->m->nexp, n, s.d, tau, s.f, out, s.rest);
+  for (size_t i = 0; i < n; i++) {
+    double r = s.m[i] - out[i];
+    out[i] = r * r;
+  }
+}
+
+/* ------------------------------------------------------------ accumulation */
+
+#define KAPPA_TAUS 3
+
+typedef struct AccCtx {
+  const LossFns *L;
+  const double *tau;
+  size_t ntau;
+  double kappa_h;
+  Moments *soft, *gap, hard, kappa;
+} AccCtx;
 
 static void put(double *acc, Moments m)
 {
@@ -146,53 +172,50 @@ static void put(double *acc, Moments m)
   acc[2] = m.m2;
 }
 
-/* Accumulators per block: hard, κ, then soft and gap for each τ (three
- * numbers each: count, mean, M2). */
-static RtStatus risk_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
-{
-  RiskCtx *c = ctx;
-  size_t n = sb->n;
-  Scratch s = carve(c->p, th->scratch, n);
-  RtStatus st = evaluate(c->p, sb, &s, &th->err);
-  if (st)
-    return st;
-  margin_pick_top(c->p->m->nexp, n, s.a, n, s.f, n, s.r0);    /* F_0 */
-  for (size_t i = 0; i < n; i++) {
-    double r = s.m[i] - s.r0[i];
-    s.r0[i] = r * r;
-    s.kap[i] = 0;
-  }
-  put(acc, moments_of(s.r0, n));
-  gate_shifted(c->p->m->gate, c->p->m->nexp, n, s.a, n, s.g, s.rest);
-  static const double coef[KAPPA_TAUS] = {8.0 / 3, -6.0 / 3, 1.0 / 3};
-  for (size_t t = 0; t < c->ntau + KAPPA_TAUS; t++) {
-    int for_kappa = t >= c->ntau;
-    double tau = for_kappa ? c->kappa_h * (double)(1 << (t - c->ntau)) : c->tau[t];
-    soft_loss(c->p, n, tau, &s);
-    if (for_kappa) {
-      double k = coef[t - c->ntau] / tau;
-      for (size_t i = 0; i < n; i++)
-        s.kap[i] += k * (s.ft[i] - s.r0[i]);
-      continue;
-    }
-    put(acc + 6 + 6 * t, moments_of(s.ft, n));
-    for (size_t i = 0; i < n; i++)
-      s.ft[i] -= s.r0[i];
-    put(acc + 9 + 6 * t, moments_of(s.ft, n));
-  }
-  put(acc + 3, moments_of(s.kap, n));
-  return RT_OK;
-}
-
 static Moments get(const double *acc)
 {
   Moments m = {acc[0], acc[1], acc[2]};
   return m;
 }
 
-static void risk_reduce(void *ctx, const SampleBlock *sb, const double *acc)
+/* Per block: hard, κ, then soft and gap for each τ (count, mean, M2 each).
+ * Thread scratch: the provider's, then h, s and κ's per-sample sums. */
+static RtStatus acc_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
 {
-  RiskCtx *c = ctx;
+  AccCtx *c = ctx;
+  const LossFns *L = c->L;
+  size_t n = sb->n;
+  double *ps = th->scratch, *h = ps + L->scratch(L->ctx, n), *s = h + n, *kap = s + n;
+  RtStatus st = L->prepare(L->ctx, sb, ps, &th->err);
+  if (st)
+    return st;
+  L->hard(L->ctx, ps, n, h);
+  put(acc, moments_of(h, n));
+  static const double coef[KAPPA_TAUS] = {8.0 / 3, -6.0 / 3, 1.0 / 3};
+  for (size_t i = 0; i < n; i++)
+    kap[i] = 0;
+  for (size_t t = 0; t < c->ntau + KAPPA_TAUS; t++) {
+    int for_kappa = t >= c->ntau;
+    double tau = for_kappa ? c->kappa_h * (double)(1 << (t - c->ntau)) : c->tau[t];
+    L->soft(L->ctx, ps, n, tau, s);
+    if (for_kappa) {
+      double k = coef[t - c->ntau] / tau;
+      for (size_t i = 0; i < n; i++)
+        kap[i] += k * (s[i] - h[i]);
+      continue;
+    }
+    put(acc + 6 + 6 * t, moments_of(s, n));
+    for (size_t i = 0; i < n; i++)
+      s[i] -= h[i];
+    put(acc + 9 + 6 * t, moments_of(s, n));
+  }
+  put(acc + 3, moments_of(kap, n));
+  return RT_OK;
+}
+
+static void acc_reduce(void *ctx, const SampleBlock *sb, const double *acc)
+{
+  AccCtx *c = ctx;
   (void)sb;
   moments_merge(&c->hard, get(acc));
   moments_merge(&c->kappa, get(acc + 3));
@@ -200,6 +223,40 @@ static void risk_reduce(void *ctx, const SampleBlock *sb, const double *acc)
     moments_merge(&c->soft[t], get(acc + 6 + 6 * t));
     moments_merge(&c->gap[t], get(acc + 9 + 6 * t));
   }
+}
+
+RtStatus risk_accumulate(Rt *rt, const LossFns *L, const double *tau, size_t ntau,
+                         double kappa_h, double noise, const QueryOpts *o, RiskOut *out)
+{
+  AccCtx c;
+  memset(&c, 0, sizeof c);
+  c.L = L;
+  c.tau = tau;
+  c.ntau = ntau;
+  c.kappa_h = kappa_h;
+  c.soft = rt_calloc(rt, ntau + 1, sizeof *c.soft);
+  c.gap = rt_calloc(rt, ntau + 1, sizeof *c.gap);
+  RtStatus st = c.soft && c.gap ? RT_OK : RT_ENOMEM;
+  size_t B = rt->block;
+  EstKernel k = {&c, (L->scratch(L->ctx, B) + 3 * B) * sizeof(double), 6 + 6 * ntau, acc_block,
+                 acc_reduce};
+  if (!st)
+    st = est_run(rt, &k, o->samples, o->seed, &out->done);
+  double sigma2 = noise * noise;
+  for (size_t t = 0; c.soft && c.gap && t < ntau; t++) {
+    out->soft[t] = c.soft[t].mean + sigma2;
+    out->soft_se[t] = moments_stderr(&c.soft[t]);
+    out->gap[t] = c.gap[t].mean;
+    out->gap_se[t] = moments_stderr(&c.gap[t]);
+  }
+  out->hard = c.hard.mean + sigma2;
+  out->hard_se = moments_stderr(&c.hard);
+  out->kappa = c.kappa.mean;
+  out->kappa_se = moments_stderr(&c.kappa);
+  out->kappa_h = kappa_h;
+  rt_free(rt, c.soft);
+  rt_free(rt, c.gap);
+  return st;
 }
 
 /* κ's temperatures sit at the scale of the margin near 0: h = ½ · median
@@ -218,51 +275,6 @@ static RtStatus kappa_scale(Rt *rt, const Problem *p, const QueryOpts *o, double
   if (!st && !(*h > 0))
     st = rt_error(rt, RT_EINVAL, "the router's top two logits tie for most samples; the gap "
                   "has no first-order coefficient");
-  return st;
-}
-
-typedef struct RiskOut {
-  double *soft, *soft_se, *gap, *gap_se;
-  double hard, hard_se, kappa, kappa_se, kappa_h;
-  uint64_t done;
-} RiskOut;
-
-static RtStatus risk_mc(Rt *rt, const Problem *p, const double *tau, size_t ntau,
-                        const QueryOpts *o, RiskOut *out)
-{
-  RiskCtx c;
-  memset(&c, 0, sizeof c);
-  c.p = p;
-  c.tau = tau;
-  c.ntau = ntau;
-  RtStatus st = kappa_scale(rt, p, o, &c.kappa_h);
-  if (st)
-    return st;
-  c.soft = rt_calloc(rt, ntau + 1, sizeof *c.soft);
-  c.gap = rt_calloc(rt, ntau + 1, sizeof *c.gap);
-  if (!c.soft || !c.gap) {
-    rt_free(rt, c.soft);
-    rt_free(rt, c.gap);
-    return RT_ENOMEM;
-  }
-  size_t B = rt->block;
-  EstKernel k = {&c, scratch_doubles(p, B) * sizeof(double), 6 + 6 * ntau, risk_block,
-                 risk_reduce};
-  st = est_run(rt, &k, o->samples, o->seed, &out->done);
-  double sigma2 = p->y->noise * p->y->noise;
-  for (size_t t = 0; t < ntau; t++) {
-    out->soft[t] = c.soft[t].mean + sigma2;
-    out->soft_se[t] = moments_stderr(&c.soft[t]);
-    out->gap[t] = c.gap[t].mean;
-    out->gap_se[t] = moments_stderr(&c.gap[t]);
-  }
-  out->hard = c.hard.mean + sigma2;
-  out->hard_se = moments_stderr(&c.hard);
-  out->kappa = c.kappa.mean;
-  out->kappa_se = moments_stderr(&c.kappa);
-  out->kappa_h = c.kappa_h;
-  rt_free(rt, c.soft);
-  rt_free(rt, c.gap);
   return st;
 }
 
@@ -332,24 +344,45 @@ static void risk_out_free(Rt *rt, RiskOut *r)
   rt_free(rt, r->gap_se);
 }
 
+static void plain_path(const Problem *p, char *path, size_t len)
+{
+  if (p->joint)
+    snprintf(path, len, "common random numbers in the joint space of the %d affine maps "
+             "(logits, experts, target), sampled directly", p->j.R);
+  else
+    snprintf(path, len, "common random numbers in x space: %s router, %d experts",
+             router_kind_name(p->m->router), p->m->nexp);
+}
+
+/* Rao–Blackwell when it applies and auto asked; plain Monte Carlo when
+ * "mc" is asked or nothing better exists. */
 static RtStatus run_risk(Rt *rt, const Problem *p, const double *tau, size_t ntau,
                          const QueryOpts *o, Result *res, RiskOut *r)
 {
   if (o->method == METHOD_EXACT || o->method == METHOD_QUADRATURE)
     return no_exact(rt, res->query, o->method);
-  RtStatus st = risk_mc(rt, p, tau, ntau, o, r);
-  char path[200];
-  if (p->joint)
-    snprintf(path, sizeof path, "common random numbers in the joint space of the %d affine "
-             "maps (logits, experts, target), sampled directly", p->j.R);
+  double h = 0;
+  RtStatus st = kappa_scale(rt, p, o, &h);
+  LossFns L = {(void *)p, plain_scratch, plain_prepare, plain_hard, plain_soft};
+  int rb = 0;
+  char path[240];
+  if (!st && o->method == METHOD_AUTO)
+    st = riskrb_init(rt, p->m, p->y, p->x, &L, &rb);
+  if (st)
+    return st;
+  if (rb)
+    snprintf(path, sizeof path, "Rao-Blackwell: the routing logits sampled, the squared "
+             "error's conditional expectation given them in closed form (common random numbers)");
   else
-    snprintf(path, sizeof path, "common random numbers in x space: %s router, %d experts",
-             router_kind_name(p->m->router), p->m->nexp);
+    plain_path(p, path, sizeof path);
+  st = risk_accumulate(rt, &L, tau, ntau, h, p->y->noise, o, r);
+  if (rb)
+    riskrb_free(rt, &L);
   result_method(res, "mc", path);
   res->samples = r->done;
   res->seed = o->seed;
   res->partial = st == RT_EINTR;
-  kappa_note(res, r->kappa_h);
+  kappa_note(res, h);
   return st;
 }
 
