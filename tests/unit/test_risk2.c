@@ -392,7 +392,7 @@ static double q2_outer(double y, void *ctx)
   Q2 *c = ctx;
   double br[64];
   int n = 0;
-  QuadOpts o = {1e-16, 1e-13, 4000};
+  QuadOpts o = {1e-13, 1e-12, 4000};
   QuadResult res;
   c->z1 = c->z1c + y;
   c->z2s = -(c->ms + c->gs[0] * c->z1) / c->gs[1];
@@ -412,7 +412,7 @@ static double quad2(const Risk2 *p, double tau, int mode)
   Q2 c = {&rt, p, tau, 0, 0, 0, {0, 0}, 0, {0, 0}, 0, mode, 0};
   double br[64];
   int n = 0;
-  QuadOpts o = {1e-15, 1e-12, 4000};
+  QuadOpts o = {1e-13, 1e-11, 4000};
   QuadResult res;
   init_rt(&rt);
   for (int j = 0; j < 2; j++) {
