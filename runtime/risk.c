@@ -359,6 +359,15 @@ static void plain_path(const Problem *p, char *path, size_t len)
 static RtStatus run_risk(Rt *rt, const Problem *p, const double *tau, size_t ntau,
                          const QueryOpts *o, Result *res, RiskOut *r)
 {
+  int quad = 0;
+  RtStatus qst = RT_OK;
+  if (o->method != METHOD_MC)
+    qst = riskquad_run(rt, p->m, p->y, p->x, tau, ntau, r, &quad);
+  if (qst || quad) {
+    result_method(res, "quadrature", "K = 2: adaptive Gauss-Kronrod over s = a_1 - a_2 of the "
+                  "squared error's conditional expectation (closed form); kappa in closed form");
+    return qst;
+  }
   if (o->method == METHOD_EXACT || o->method == METHOD_QUADRATURE)
     return no_exact(rt, res->query, o->method);
   double h = 0;

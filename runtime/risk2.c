@@ -64,8 +64,12 @@
  * layer 1e-16 wide, and κ would jump to the crossing value.
  *
  * Accuracy.  The integrands are evaluated without cancellation except in
- * E[(U − D)² | s] (absolute error ~ε·E[U²]) and in the sum of the two gap
- * terms, whose relative error is ~ε·(|q_UD| + q_DD)/|G/τ|.
+ * E[(U − D)² | s] (absolute error ~ε·E[U²]) and in the gap's odd part
+ * −2(σ − H) q_UD, whose O(1) halves cancel to O(τ): the sum carries an
+ * absolute error ~ε·|q_UD| φ_s, a relative one ~ε·|q_UD|/q_DD when q_UD
+ * dwarfs q_DD (nearly equal experts against a distant target).  The
+ * absolute tolerances sit just above that rounding floor (gscale), so the
+ * quadrature stops there instead of refining noise.
  */
 #include "risk2.h"
 
@@ -101,7 +105,7 @@ typedef struct Risk2Mom {
   double st;               /* sd(T | s); 0 for a split fixed by s */
   int layer;               /* the teacher's split moves with s: */
   double sc, sw;           /*   its centre and width in s */
-  double scale;            /* E[D²] + E[A²] + E[J²], the size of the risks */
+  double scale, gscale;    /* sizes of the risks and of the gap (risk2_scale) */
   double noise2;
 } Risk2Mom;
 
@@ -281,21 +285,29 @@ static void risk2_covariances(Risk2Mom *M, const double *g, const double *gaT,
     risk2_teacher(M, g, gaT, mabs, r);
 }
 
+/* The sizes that set the absolute tolerances: E[U²] + E[D²] for the risks
+ * (E[U²] <= 2 E[A²] + 2 E[J²]), and for the gap √(E[U²] E[D²]) + E[D²],
+ * which bounds its integrand (|E[UD]| <= √(E[U²] E[D²])). */
 static void risk2_scale(Risk2Mom *M)
 {
-  double s = 0;
+  double e2[NV];
   for (int k = VD; k < VT; k++) {
     double mean = M->a[k] + M->b[k] * M->ms, sdv = M->b[k] * M->ss;
-    s += mean * mean + sdv * sdv + M->c[k][k];
+    e2[k] = mean * mean + sdv * sdv + M->c[k][k];
   }
-  M->scale = s;
+  double eu = 2 * (e2[VA] + e2[VJ]);
+  M->scale = eu + e2[VD];
+  M->gscale = sqrt(eu * e2[VD]) + e2[VD];
 }
 
 static int risk2_finite(const Risk2Mom *M)
 {
-  double s = M->ms + M->ss + M->st + M->scale + M->noise2;
-  for (int k = VD; k < NV; k++)
+  double s = M->ms + M->ss + M->st + M->scale + M->gscale + M->noise2;
+  for (int k = VD; k < NV; k++) {
     s += M->a[k] + M->b[k] + M->ct[k];
+    for (int j = VD; j < NV; j++)
+      s += M->c[k][j];
+  }
   return isfinite(s) && (!M->layer || (isfinite(M->sc) && isfinite(M->sw)));
 }
 
@@ -513,7 +525,7 @@ static RtStatus risk2_gap_t(Rt *rt, const Risk2Mom *M, double tau, double *val,
   risk2_br_layer(&b, M->ms / tau, 0, RISK2_TREACH);
   if (M->layer)
     risk2_br_layer(&b, M->sc / tau, M->sw / tau, RISK2_TREACH);
-  return risk2_quad(rt, risk2_f_gap_t, &c, &b, 1e-16 * M->scale / M->ss, 1e-12,
+  return risk2_quad(rt, risk2_f_gap_t, &c, &b, 1e-14 * M->gscale / M->ss, 1e-12,
                     val, err);
 }
 
@@ -527,7 +539,7 @@ static RtStatus risk2_gap_z(Rt *rt, const Risk2Mom *M, double tau, double *val,
   risk2_br_layer(&b, -M->ms / M->ss, 0, RISK2_ZREACH);
   if (M->layer)
     risk2_br_layer(&b, (M->sc - M->ms) / M->ss, M->sw / M->ss, RISK2_ZREACH);
-  return risk2_quad(rt, risk2_f_gap_z, &c, &b, 1e-16 * M->scale, 1e-12, val, err);
+  return risk2_quad(rt, risk2_f_gap_z, &c, &b, 1e-14 * M->gscale, 1e-12, val, err);
 }
 
 /* G(τ)/τ (over = 1) or G(τ) (over = 0) for 0 < τ <= inf, each computed in

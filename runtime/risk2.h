@@ -17,10 +17,16 @@
  * (O(d·r)), then integrate in one dimension (O(1) per node); they neither
  * keep state nor print, so they are safe from any thread given their own Rt.
  *
- * A teacher whose split coincides with the router's to within rounding
- * (residual direction below 1e-12 of its rounding scale) is treated as
- * exactly aligned, and a router with Var(s) at rounding level as constant;
- * see risk2.c.
+ * Rounding-level residuals are snapped to zero: a teacher whose split
+ * coincides with the router's up to 1e-12 of the magnitudes that formed it
+ * (t = 2.5·s with 2.5·u rounded, say) is exactly aligned, and a router whose
+ * sd(s) is below 1e-12 of Σ_i |u_i F_i·| is constant.  Accuracy: R_0 and
+ * R_τ to ~1e-15 of E[U²] + E[D²] (U = m − f2, D = f1 − f2); G/τ to ~1e-14
+ * relative when the experts differ by O(1), in general to about
+ * 1e-14·√(E[U²] E[D²])/(sd(s)·|G/τ|): the gap's integrand has an odd part
+ * of size E[UD|s] that integrates to O(τ), so experts that differ by 1e-4
+ * against an O(1) target leave ~1e-10.  Each call makes one O(d·r) pass over
+ * the factor and ~350–1000 O(1) integrand evaluations.
  */
 #ifndef MOE_RISK2_H
 #define MOE_RISK2_H
@@ -60,8 +66,9 @@ RtStatus risk2_soft(Rt *rt, const Risk2 *p, double tau, double *Rtau,
                     double *abserr);
 
 /* G(τ)/τ for 0 <= τ <= +inf, integrated directly (no R_τ − R_0
- * cancellation): full relative accuracy for every τ, κ at τ = 0 and below
- * ~1e-300, 0 at τ = +inf.  Errors as risk2_hard. */
+ * cancellation), so its relative accuracy does not degrade as τ → 0: κ at
+ * τ = 0 and, to rounding, at τ = 1e-300 (or any subnormal τ); 0 at
+ * τ = +inf.  Errors as risk2_hard. */
 RtStatus risk2_gap(Rt *rt, const Risk2 *p, double tau, double *G_over_tau,
                    double *abserr);
 

@@ -48,4 +48,10 @@ RtStatus riskrb_init(Rt *rt, const Model *m, const Target *y, const Law *x, Loss
                      int *ok);
 void riskrb_free(Rt *rt, LossFns *L);
 
+/* The quadrature path (K = 2, see riskquad.c): fills out (standard errors
+ * are the quadrature's error estimates) when the problem qualifies; *ok = 0
+ * (RT_OK) when it does not. */
+RtStatus riskquad_run(Rt *rt, const Model *m, const Target *y, const Law *x, const double *tau,
+                      size_t ntau, RiskOut *out, int *ok);
+
 #endif
