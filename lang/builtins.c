@@ -330,6 +330,7 @@ int arg_mat(Call *c, int i, const double **v, size_t *rows, size_t *cols)
 int arg_query(Call *c, QueryArgs *q)
 {
   const Settings *s = &c->I->set;
+  c->I->rt.threads = s->threads;    /* the setting in force for this query */
   int is = builtin_param(c->b, "samples"), ie = builtin_param(c->b, "seed"),
       im = builtin_param(c->b, "method");
   long samples, seed;

@@ -14,6 +14,7 @@ Expectations are comments in the script (Wren's style):
   # expect hint: TEXT           stderr has the line "hint: TEXT"
   # expect stderr: TEXT         stderr has a line containing TEXT
   # expect exit: N              the exit status (default 0, or 1 with errors)
+  # threads-invariant           stdout must be byte-identical for --threads 1, 2, 3
   # stdin: TEXT                 a line fed on stdin
 
 stdout expectations must appear in order (other lines may come between).  A
@@ -31,17 +32,21 @@ MOE = os.environ.get("MOE", os.path.join(SRC, "moe"))
 SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
 DIRECTIVE = re.compile(r"#\s*(args|stdin|expect(?:-re)?|expect error(?: line (\d+))?|expect hint|"
                        r"expect stderr|expect exit):\s?(.*)$")
+INVARIANT = re.compile(r"#\s*threads-invariant\b")
 
 
 class Spec:
     def __init__(self):
         self.args, self.stdin, self.out, self.errors = [], [], [], []
         self.hints, self.stderr, self.exit = [], [], None
+        self.invariant = False
 
 
 def parse(text):
     spec = Spec()
     for lineno, line in enumerate(text.splitlines(), 1):
+        if INVARIANT.search(line):
+            spec.invariant = True
         m = DIRECTIVE.search(line)
         if not m:
             continue
@@ -121,6 +126,13 @@ def run_one(path, text, display):
         problems.append(f"exit status {p.returncode}, expected {want_exit}")
     problems += check_stdout(spec, p.stdout, golden)
     problems += check_stderr(spec, os.path.basename(path), p.stderr)
+    if spec.invariant:
+        for t in ("1", "2", "3"):
+            q = subprocess.run([MOE, "--threads", t] + spec.args + [os.path.basename(path)],
+                               cwd=cwd, input=stdin, capture_output=True, text=True,
+                               timeout=600, env=env)
+            if q.stdout != p.stdout:
+                problems.append(f"stdout with --threads {t} differs from the default run")
     return problems, p.stdout, p.stderr
 
 
