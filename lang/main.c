@@ -181,8 +181,23 @@ static int run(Interp *I, int argc, char **argv)
   return 0;
 }
 
+/* OpenBLAS starts a pool of threads when it is loaded, before main, and
+ * they spin for a while competing with our workers (the engine runs its own
+ * threads and calls BLAS single-threaded).  Only the environment acts
+ * before the library loads, so without an explicit setting we set it and
+ * run ourselves again, once. */
+static void pin_blas(char **argv)
+{
+  if (getenv("OPENBLAS_NUM_THREADS") || getenv("MOE_BLAS_PINNED"))
+    return;
+  setenv("OPENBLAS_NUM_THREADS", "1", 1);
+  setenv("MOE_BLAS_PINNED", "1", 1);
+  execv("/proc/self/exe", argv);   /* returns only on failure: go on as we are */
+}
+
 int main(int argc, char **argv)
 {
+  pin_blas(argv);
   Interp I;
   if (interp_init(&I, write_file, stdout, write_file, stderr)) {
     fprintf(stderr, "moe: out of memory\n");

@@ -89,6 +89,10 @@ static Scratch carve(const Problem *p, double *base, size_t n)
   s.m = s.f + (size_t)K * n;
   s.d = s.m + n;
   s.rest = s.d + gate_shifted_size(K, n);
+  if (p->joint) {            /* logits and experts: rows of the sampled maps */
+    s.a = s.x + (size_t)p->j.off_a * n;
+    s.f = s.x + (size_t)p->j.off_f * n;
+  }
   return s;
 }
 
@@ -100,8 +104,6 @@ static void evaluate_joint(const Problem *p, const SampleBlock *sb, Scratch *s)
   size_t n = sb->n;
   double *G = s->x;
   law_sample(j->law, sb, G, n, s->rest);
-  memcpy(s->a, G + (size_t)j->off_a * n, (size_t)j->K * n * sizeof *G);
-  memcpy(s->f, G + (size_t)j->off_f * n, (size_t)j->K * n * sizeof *G);
   if (j->Kt)
     margin_pick_top(j->Kt, n, G + (size_t)j->off_t * n, n, G + (size_t)j->off_h * n, n, s->m);
   else
