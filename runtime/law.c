@@ -80,6 +80,7 @@ static RtStatus factor_cov(Rt *rt, Law *l, const char *what)
   if (!l->factor)
     return RT_ENOMEM;
   l->rank = d;
+  l->tri = 1;
   return la_cholesky(rt, d, l->cov, l->factor, what);
 }
 
@@ -359,6 +360,17 @@ static void sample_normal(const Law *l, const SampleBlock *sb, double *x, size_t
     }
     return;
   }
+  if (r > 0 && l->tri) {
+    /* x = mean + L z with L lower triangular: half a GEMM's work */
+    rng_normal(&s, z, (size_t)r * n);
+    la_trmm_lower(r, (int)n, l->factor, z);
+    for (int j = 0; j < d; j++) {
+      double m = l->mean[j], *row = x + (size_t)j * ld, *zj = z + (size_t)j * n;
+      for (size_t i = 0; i < n; i++)
+        row[i] = m + zj[i];
+    }
+    return;
+  }
   if (r > 0) {
     rng_normal(&s, z, (size_t)r * n);
     la_gemm(d, (int)n, r, l->factor, r, z, (int)n, x, (int)ld);
@@ -492,8 +504,13 @@ static RtStatus affine_normal(Rt *rt, const Law *l, int k, const double *w,
     }
     rt_free(rt, c);
   }
+  int tri = 0;
+  if (!st && r == k)
+    st = la_lower_factor(rt, k, f, &tri);
   if (!st)
     st = law_normal_factor(rt, k, mean, f, r, out);
+  if (!st)
+    (*out)->tri = tri;
   rt_free(rt, mean);
   rt_free(rt, f);
   return st;

@@ -30,6 +30,7 @@ struct Law {
    * under an affine map (logit space) it may be rectangular. */
   double *mean, *cov, *factor;
   int rank;
+  int tri;               /* factor is square and lower triangular (dtrmm) */
   double iso;            /* > 0: cov = iso·I, and cov and factor are NULL
                           * (a standard normal in d = 4096 stores no 4096² matrix) */
   /* uniform on the box [lo, hi] */

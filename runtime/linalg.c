@@ -112,6 +112,43 @@ void la_gemm_nt(int m, int n, int k, const double *a, int lda, const double *b, 
               0.0, c, ldc);
 }
 
+void la_trmm_lower(int m, int n, const double *L, double *b)
+{
+  cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, m, n, 1.0, L,
+              m, b, n);
+}
+
+RtStatus la_lower_factor(Rt *rt, int n, double *F, int *ok)
+{
+  *ok = 0;
+  double *t = rt_array(rt, (size_t)n * n, sizeof *t), *tau = rt_array(rt, (size_t)n, sizeof *tau);
+  if (!t || !tau) {
+    rt_free(rt, t);
+    rt_free(rt, tau);
+    return RT_ENOMEM;
+  }
+  /* Fᵀ = Q R  =>  F Fᵀ = Rᵀ R, and Rᵀ is lower triangular. */
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      t[(size_t)j * n + i] = F[(size_t)i * n + j];
+  lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, n, n, t, n, tau);
+  double top = 0;
+  for (int i = 0; info == 0 && i < n; i++)
+    top = fmax(top, fabs(t[(size_t)i * n + i]));
+  int full = info == 0 && top > 0;
+  for (int i = 0; full && i < n; i++)
+    full = fabs(t[(size_t)i * n + i]) > 1e-12 * n * top;
+  if (full) {
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++)
+        F[(size_t)i * n + j] = j <= i ? t[(size_t)j * n + i] : 0;   /* Rᵀ */
+    *ok = 1;
+  }
+  rt_free(rt, t);
+  rt_free(rt, tau);
+  return RT_OK;
+}
+
 void la_gemv(int m, int n, const double *a, const double *x, double *y)
 {
   cblas_dgemv(CblasRowMajor, CblasNoTrans, m, n, 1.0, a, n, x, 1, 0.0, y, 1);

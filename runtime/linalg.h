@@ -41,6 +41,15 @@ void la_gemm(int m, int n, int k, const double *a, int lda, const double *b, int
 void la_gemm_nt(int m, int n, int k, const double *a, int lda, const double *b, int ldb,
                 double *c, int ldc);
 
+/* b (m × n, contiguous) := L b for a lower triangular m × m L (in place). */
+void la_trmm_lower(int m, int n, const double *L, double *b);
+
+/* Replaces a square n × n factor F by a lower triangular one with the same
+ * F Fᵀ (from the QR factorisation of Fᵀ: no product F Fᵀ is formed, so no
+ * digits are lost to squaring).  *ok = 0 leaves F as it was (a rank-deficient
+ * F, whose triangular factor would not be full). */
+RtStatus la_lower_factor(Rt *rt, int n, double *F, int *ok);
+
 /* y = a (m×n) · x */
 void la_gemv(int m, int n, const double *a, const double *x, double *y);
 

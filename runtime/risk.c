@@ -164,8 +164,55 @@ typedef struct AccCtx {
   const double *tau;
   size_t ntau;
   double kappa_h;
+  /* κ = lim G(τ)/τ by Lagrange extrapolation to τ = 0 from three
+   * temperatures: three of the schedule's when it has them near h, else
+   * three extra passes at h, 2h, 4h.  pass[j] indexes the passes (the
+   * schedule's, then the extras); coef[j] multiplies G(τ_j)/τ_j. */
+  double ktau[KAPPA_TAUS], kcoef[KAPPA_TAUS];
+  size_t kpass[KAPPA_TAUS], extra;
   Moments *soft, *gap, hard, kappa;
 } AccCtx;
+
+/* Lagrange weights of g(τ_j) for the value at 0 of the quadratic through
+ * the three points: Π_{m≠j} τ_m / (τ_m - τ_j). */
+static void lagrange_at_zero(const double *t, double *w)
+{
+  for (int j = 0; j < KAPPA_TAUS; j++) {
+    w[j] = 1;
+    for (int m = 0; m < KAPPA_TAUS; m++)
+      if (m != j)
+        w[j] *= t[m] / (t[m] - t[j]);
+  }
+}
+
+/* Three schedule temperatures within a factor 4 of h, 2h and 4h (the
+ * spacing the extrapolation's error analysis assumes), with ratios of at
+ * least 1.5 between them; else the three extra passes. */
+static void choose_kappa_taus(AccCtx *c)
+{
+  const double want[KAPPA_TAUS] = {c->kappa_h, 2 * c->kappa_h, 4 * c->kappa_h};
+  int found = 1;
+  for (int j = 0; j < KAPPA_TAUS && found; j++) {
+    size_t best = 0;
+    double bd = INFINITY;
+    for (size_t t = 0; t < c->ntau; t++) {
+      double dist = fabs(log(c->tau[t] / want[j]));
+      if (dist < bd) {
+        bd = dist;
+        best = t;
+      }
+    }
+    found = bd < log(4.0) && (j == 0 || c->tau[best] > 1.5 * c->ktau[j - 1]);
+    c->kpass[j] = best;
+    c->ktau[j] = found ? c->tau[best] : 0;
+  }
+  c->extra = found ? 0 : KAPPA_TAUS;
+  for (int j = 0; !found && j < KAPPA_TAUS; j++) {
+    c->kpass[j] = c->ntau + (size_t)j;
+    c->ktau[j] = want[j];
+  }
+  lagrange_at_zero(c->ktau, c->kcoef);
+}
 
 static void put(double *acc, Moments m)
 {
@@ -193,19 +240,19 @@ static RtStatus acc_block(void *ctx, EstThread *th, const SampleBlock *sb, doubl
     return st;
   L->hard(L->ctx, ps, n, h);
   put(acc, moments_of(h, n));
-  static const double coef[KAPPA_TAUS] = {8.0 / 3, -6.0 / 3, 1.0 / 3};
   for (size_t i = 0; i < n; i++)
     kap[i] = 0;
-  for (size_t t = 0; t < c->ntau + KAPPA_TAUS; t++) {
-    int for_kappa = t >= c->ntau;
-    double tau = for_kappa ? c->kappa_h * (double)(1 << (t - c->ntau)) : c->tau[t];
+  for (size_t t = 0; t < c->ntau + c->extra; t++) {
+    double tau = t < c->ntau ? c->tau[t] : c->ktau[t - c->ntau];
     L->soft(L->ctx, ps, n, tau, s);
-    if (for_kappa) {
-      double k = coef[t - c->ntau] / tau;
-      for (size_t i = 0; i < n; i++)
-        kap[i] += k * (s[i] - h[i]);
+    for (int j = 0; j < KAPPA_TAUS; j++)
+      if (c->kpass[j] == t) {
+        double k = c->kcoef[j] / tau;
+        for (size_t i = 0; i < n; i++)
+          kap[i] += k * (s[i] - h[i]);
+      }
+    if (t >= c->ntau)
       continue;
-    }
     put(acc + 6 + 6 * t, moments_of(s, n));
     for (size_t i = 0; i < n; i++)
       s[i] -= h[i];
@@ -236,6 +283,7 @@ RtStatus risk_accumulate(Rt *rt, const LossFns *L, const double *tau, size_t nta
   c.tau = tau;
   c.ntau = ntau;
   c.kappa_h = kappa_h;
+  choose_kappa_taus(&c);
   c.soft = rt_calloc(rt, ntau + 1, sizeof *c.soft);
   c.gap = rt_calloc(rt, ntau + 1, sizeof *c.gap);
   RtStatus st = c.soft && c.gap ? RT_OK : RT_ENOMEM;
@@ -256,6 +304,8 @@ RtStatus risk_accumulate(Rt *rt, const LossFns *L, const double *tau, size_t nta
   out->kappa = c.kappa.mean;
   out->kappa_se = moments_stderr(&c.kappa);
   out->kappa_h = kappa_h;
+  for (int j = 0; j < KAPPA_TAUS; j++)
+    out->kappa_tau[j] = c.ktau[j];
   rt_free(rt, c.soft);
   rt_free(rt, c.gap);
   return st;
@@ -299,12 +349,14 @@ static RtStatus no_exact(Rt *rt, const char *query, Method m)
                   "path exists: method = \"mc\"", method_name(m), query);
 }
 
-static void kappa_note(Result *res, double h)
+static void kappa_note(Result *res, const RiskOut *r)
 {
-  char note[200];
+  char note[260];
   snprintf(note, sizeof note,
-           "Richardson extrapolation of G(tau)/tau from tau = h, 2h, 4h on the same samples, "
-           "h = %.4g (median margin x N^(-1/7) / 2); bias O(h^3)", h);
+           "extrapolation of G(tau)/tau to tau = 0 through tau = %.4g, %.4g, %.4g (a quadratic "
+           "in tau, on the same samples), placed near h = %.4g, 2h, 4h with h = median margin "
+           "x N^(-1/7) / 2; bias O(h^3)", r->kappa_tau[0], r->kappa_tau[1], r->kappa_tau[2],
+           r->kappa_h);
   result_str(res, "kappa_control", note);
 }
 
@@ -393,7 +445,7 @@ static RtStatus run_risk(Rt *rt, const Problem *p, const double *tau, size_t nta
   res->samples = r->done;
   res->seed = o->seed;
   res->partial = st == RT_EINTR;
-  kappa_note(res, h);
+  kappa_note(res, r);
   return st;
 }
 

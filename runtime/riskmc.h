@@ -29,7 +29,7 @@ typedef struct LossFns {
 
 typedef struct RiskOut {
   double *soft, *soft_se, *gap, *gap_se;
-  double hard, hard_se, kappa, kappa_se, kappa_h;
+  double hard, hard_se, kappa, kappa_se, kappa_h, kappa_tau[3];
   uint64_t done;
 } RiskOut;
 
