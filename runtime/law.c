@@ -361,13 +361,15 @@ static void sample_normal(const Law *l, const SampleBlock *sb, double *x, size_t
     return;
   }
   if (r > 0 && l->tri) {
-    /* x = mean + L z with L lower triangular: half a GEMM's work */
-    rng_normal(&s, z, (size_t)r * n);
-    la_trmm_lower(r, (int)n, l->factor, z);
+    /* x = mean + L z with L lower triangular: half a GEMM's work, in place
+     * when x is one contiguous block */
+    double *w = ld == n ? x : z;
+    rng_normal(&s, w, (size_t)r * n);
+    la_trmm_lower(r, (int)n, l->factor, w);
     for (int j = 0; j < d; j++) {
-      double m = l->mean[j], *row = x + (size_t)j * ld, *zj = z + (size_t)j * n;
+      double m = l->mean[j], *row = x + (size_t)j * ld, *wj = w + (size_t)j * n;
       for (size_t i = 0; i < n; i++)
-        row[i] = m + zj[i];
+        row[i] = m + wj[i];
     }
     return;
   }

@@ -24,7 +24,7 @@ void rt_init(Rt *rt)
   memset(rt, 0, sizeof *rt);
   rt->realloc_fn = default_realloc;
   rt->threads = 1;
-  rt->block = 2048;
+  rt->block = 1024;
   la_single_threaded();
 }
 

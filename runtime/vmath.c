@@ -198,7 +198,8 @@ INLINE double exp_nonpos(double z)
  * every machine (an instruction on the wide clones, glibc's exact fma on the
  * baseline one), so the bits still do not depend on the vector width; the
  * Horner steps cost half the operations of the separate multiplies and adds
- * above, and the softmax spends most of its time here. */
+ * above, and the softmax spends most of its time here.  Only for softmax
+ * weights: results below 1e-300 are flushed to 0 (see below). */
 INLINE double exp_soft(double z)
 {
   double t = fma(z, EXP_INV, EXP_SHIFT);
@@ -214,11 +215,13 @@ INLINE double exp_soft(double z)
   p = fma(r, p, EX1);
   p = fma(r, p, EX0);
   double u = fma(r * r, p, r);           /* e^r - 1 */
-  uint64_t k = bits(t) & 0x1FFF, m = k >> 1, m1 = m >> 1;
+  /* Below e^-690 (about 1e-300) the weight is flushed to 0: next to the
+   * top expert's weight 1 it could not change a sum, and the flush keeps
+   * the scaling to a single normal power of two. */
+  uint64_t k = bits(t) & 0x1FFF, m = k >> 1;
   double th = (k & 1) ? SQRT2_HI : 1.0;
-  double y = fma(th, u, th);
-  y = (y * from_bits(m1 << 52)) * from_bits((m - m1) << 52);
-  return z < -745.2 ? 0.0 : y;
+  double y = fma(th, u, th) * from_bits((m - 1023) << 52);
+  return z < -690.0 ? 0.0 : y;
 }
 
 /* e^-a for a >= 0 as (yh + yl) s1 s2; a > 746 gives about 0. */
