@@ -125,6 +125,50 @@ def bench_w2(args, tmp, d, K, N):
             "path": reports[0]["path"]}
 
 
+def bench_accuracy(args, tmp, d, K, N_moe, N_peer):
+    """Time to reach relative error 1e-4 on the gap at the schedule's tau
+    nearest 0.01, for moe's auto path and the peer's naive Monte Carlo, each
+    extrapolated from the standard error of one run: N_needed =
+    (stderr·sqrt(N) / (1e-4·|gap|))², time = N_needed × seconds per sample."""
+    P = peer_params(args.peer, "w2", d, K, tmp)
+    j = min(range(len(P["taus"])), key=lambda i: abs(P["taus"][i] - 0.01))
+    peer = run_peer(args.peer, "w2", d, K, N_peer, 2, 1)
+    secs, reports = run_moe(args.moe, risk_script(P, N_moe, 2, "auto"), tmp, f"acc-{d}-{K}", 1)
+    row = reports[0]["rows"][j]
+
+    def need(se, n, gap, sec):
+        n_need = (se * n ** 0.5 / (1e-4 * abs(gap))) ** 2
+        return n_need * sec / n
+    t_moe = need(row["gap_stderr"], N_moe, row["gap"], secs)
+    t_peer = need(peer["gap_stderr"][j], N_peer, peer["gap"][j], peer["seconds"])
+    return {"workload": f"time to 1e-4 relative error on the gap at tau = {P['taus'][j]:.3g}, "
+                        f"linear router over a normal law, d={d}, K={K}, affine teacher",
+            "moe_path": reports[0]["path"], "moe_seconds_needed": t_moe,
+            "peer_seconds_needed": t_peer, "ratio": t_peer / t_moe,
+            "agreement_z": abs(row["gap"] - peer["gap"][j]) /
+                           (row["gap_stderr"] ** 2 + peer["gap_stderr"][j] ** 2) ** 0.5}
+
+
+def bench_density(args, tmp):
+    """boundary_density of a linear router with d = 4096, K = 256 over a
+    normal law (W random with rows of norm about 1)."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    d, K = 4096, 256
+    paths = {}
+    for name, arr in (("W", rng.standard_normal((K, d)) / np.sqrt(d)),
+                      ("b", 0.1 * rng.standard_normal(K)), ("mu", 0.5 * rng.standard_normal(d))):
+        paths[name] = os.path.join(tmp, name + ".npy")
+        np.save(paths[name], arr)
+    script = (f'set threads = 2\nlaw X = normal(mean = load("{paths["mu"]}"))\n'
+              f'router r = linear(W = load("{paths["W"]}"), b = load("{paths["b"]}"))\n'
+              'let C = boundary_density(r, X, samples = 20000)\nreport C\nprint C.seconds\n')
+    secs, reports = run_moe(args.moe, script, tmp, "density-4096", args.repeats)
+    return {"workload": "boundary_density, linear router d=4096, K=256, normal law, 2 threads",
+            "seconds": secs, "value": reports[0]["value"], "stderr": reports[0]["stderr"],
+            "path": reports[0]["path"]}
+
+
 def vm_script(P, N, threads, expression):
     """The same affine logits as a linear router, either as linear(W, b) or as
     an expression router written out logit by logit (so the block VM runs
@@ -197,7 +241,10 @@ def main():
                 ("w1-large", lambda: bench_w1(args, tmp, 64, 16, 2_000_000 // scale)),
                 ("w2", lambda: bench_w2(args, tmp, 64, 16, 2_000_000 // scale)),
                 ("vm", lambda: bench_vm(args, tmp, 10_000_000 // scale)),
-                ("load", lambda: bench_load(args, tmp))]
+                ("load", lambda: bench_load(args, tmp)),
+                ("accuracy", lambda: bench_accuracy(args, tmp, 256, 8, 2_000_000 // scale,
+                                                    200_000 // scale)),
+                ("density", lambda: bench_density(args, tmp))]
         for tag, fn in plan:
             if args.only and tag not in args.only.split(","):
                 continue
@@ -217,6 +264,13 @@ def main():
             print(f"| {r['workload']} | {r['moe_samples_per_s']:.3g} | {r['peer_samples_per_s']:.3g} "
                   f"| **{r['ratio']:.1f}x** | {r['agreement_z']:.2f} |")
     for r in results:
+        if "moe_seconds_needed" in r:
+            print(f"\n{r['workload']}: moe {r['moe_seconds_needed']:.3g} s ({r['moe_path'][:40]}...), "
+                  f"NumPy peer {r['peer_seconds_needed']:.3g} s: **{r['ratio']:.0f}x** "
+                  f"(estimates agree: z = {r['agreement_z']:.2f})")
+        if "value" in r and "seconds" in r:
+            print(f"\n{r['workload']}: {r['seconds']:.3f} s, C = {r['value']:.5g} "
+                  f"± {r['stderr']:.2g} ({r['path'][:60]}...)")
         if "npy_seconds" in r:
             print(f"\nload() of a 256x4096 matrix: .npy {r['npy_seconds'] * 1e3:.1f} ms, "
                   f"CSV {r['csv_seconds'] * 1e3:.0f} ms")
