@@ -174,24 +174,29 @@ int builtin_param(const Builtin *b, const char *name)
 
 /* Among same-named builtins: the one whose result the context wants, else
  * the one that has every named argument of the call. */
+/* Overloads share a name (linear router / linear schedule) and need not be
+ * adjacent in the table: the one whose result kind the context expects wins,
+ * then the first whose parameters cover every named argument, then the first. */
 const Builtin *builtin_choose(const char *name, VKind expect, const ArgList *args)
 {
   int n;
-  const Builtin *b = builtin_lookup(name, &n);
+  const Builtin *first = builtin_lookup(name, &n);
   if (n <= 1)
-    return b;
-  for (int i = 0; i < n; i++)
-    if (b[i].result == expect)
-      return &b[i];
-  for (int i = 0; i < n; i++) {
+    return first;
+  for (int i = 0; i < N(table); i++)
+    if (strcmp(table[i].name, name) == 0 && table[i].result == expect)
+      return &table[i];
+  for (int i = 0; i < N(table); i++) {
+    if (strcmp(table[i].name, name) != 0)
+      continue;
     int all = 1;
     for (int k = 0; args && k < args->n; k++)
-      if (args->v[k].name && builtin_param(&b[i], args->v[k].name) < 0)
+      if (args->v[k].name && builtin_param(&table[i], args->v[k].name) < 0)
         all = 0;
     if (all)
-      return &b[i];
+      return &table[i];
   }
-  return b;
+  return first;
 }
 
 const char *const *builtin_names(void)

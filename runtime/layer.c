@@ -128,12 +128,16 @@ static RtStatus layer_mc(Rt *rt, const MarginSampler *s, const double *tau, size
 
 /* ------------------------------------------------------------ query */
 
-static void layer_rows(Result *res, const double *tau, size_t ntau, const double *val,
+/* Besides L and L/τ, the bound L implies (MATH.md): |g^τ - g^0|_1 <=
+ * 2(K-1) e^{-Δ/τ} pointwise, so E|g^τ - g^0|_1 <= 2(K-1) L(τ) — how far
+ * the soft gate can be from the hard one, on average. */
+static void layer_rows(Result *res, int K, const double *tau, size_t ntau, const double *val,
                        const double *se)
 {
   result_rows(res, ntau);
   double *ct = result_col(res, "tau", F_NUM, 1), *cv = result_col(res, "value", F_NUM, 1);
   double *cs = result_col(res, "stderr", F_NUM, 1), *co = result_col(res, "over_tau", F_NUM, 1);
+  double *cb = result_col(res, "gate_bound", F_NUM, 1);
   if (res->failed)
     return;
   for (size_t t = 0; t < ntau; t++) {
@@ -141,6 +145,7 @@ static void layer_rows(Result *res, const double *tau, size_t ntau, const double
     cv[t] = val[t];
     cs[t] = se[t];
     co[t] = val[t] / tau[t];
+    cb[t] = 2.0 * (K - 1) * val[t];
   }
 }
 
@@ -174,7 +179,7 @@ static RtStatus layer_at(Rt *rt, const Router *r, const Law *l, const double *ta
     }
   }
   if (!st || st == RT_EINTR)
-    layer_rows(res, tau, ntau, val, se);
+    layer_rows(res, r->K, tau, ntau, val, se);
   rt_free(rt, val);
   rt_free(rt, se);
   return st;
