@@ -21,7 +21,10 @@ stdout expectations must appear in order (other lines may come between).  A
 file NAME.moe.out beside the script holds the exact expected stdout.  Any
 sanitizer report on stderr fails the test.
 """
+import atexit
 import os
+import shutil
+import tempfile
 import re
 import shlex
 import subprocess
@@ -159,9 +162,11 @@ def collect():
                     with open(p, encoding="utf-8", errors="replace") as fh:
                         tests.append((p, fh.read(), os.path.relpath(p, SRC)))
     docs = os.path.join(SRC, "docs")
-    scratch = os.path.join(os.getcwd(), "tests-doc-blocks")
     if os.path.isdir(docs):
-        os.makedirs(scratch, exist_ok=True)
+        # The blocks are written to a private directory, removed at exit, so
+        # a build tree stays clean (make distcheck checks that).
+        scratch = tempfile.mkdtemp(prefix="moe-doc-blocks-")
+        atexit.register(shutil.rmtree, scratch, True)
         for f in sorted(os.listdir(docs)):
             if f.endswith(".md"):
                 for where, code, i in doc_blocks(os.path.join(docs, f)):
