@@ -17,37 +17,15 @@
 #include "quad.h"
 #include "rt.h"
 #include "tap.h"
+#include "testalloc.h"
 
 #define PI 3.14159265358979323846
-
-/* ------------------------------------------------- counting allocator */
-
-static long live_blocks;
-static long fail_after = -1;
-
-static void *count_realloc(void *ptr, size_t size, void *ud)
-{
-  (void)ud;
-  if (size == 0) {
-    if (ptr)
-      live_blocks--;
-    free(ptr);
-    return NULL;
-  }
-  if (!ptr && fail_after >= 0 && fail_after-- == 0)
-    return NULL;
-  void *p = realloc(ptr, size);
-  if (p && !ptr)
-    live_blocks++;
-  return p;
-}
 
 static Rt rt;
 
 static void fresh_rt(void)
 {
-  rt_init(&rt);
-  rt.realloc_fn = count_realloc;
+  counting_rt(&rt);
 }
 
 typedef struct Est {

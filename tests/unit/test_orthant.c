@@ -28,6 +28,7 @@
 #include "orthant.h"
 #include "rng.h"
 #include "tap.h"
+#include "testalloc.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -553,23 +554,6 @@ static void test_errors(void)
 }
 
 /* ------------------------------------------------------- allocation */
-
-static long live_blocks, fail_after = -1;
-
-static void *count_realloc(void *ptr, size_t size, void *ud)
-{
-  (void)ud;
-  if (size == 0) {
-    live_blocks -= ptr != NULL;
-    free(ptr);
-    return NULL;
-  }
-  if (!ptr && fail_after >= 0 && fail_after-- == 0)
-    return NULL;
-  void *p = realloc(ptr, size);
-  live_blocks += p && !ptr;
-  return p;
-}
 
 /* Every allocation failing in turn: RT_ENOMEM and nothing leaked, until
  * the call succeeds (and then nothing is leaked either). */

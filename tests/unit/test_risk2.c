@@ -21,38 +21,13 @@
 #include "risk2.h"
 #include "rt.h"
 #include "tap.h"
+#include "testalloc.h"
 
 #define PI 3.14159265358979323846
 #define LN2 0.69314718055994530942
 #define MAXD 8
 
-/* ------------------------------------------------- counting allocator */
-
-static long live_blocks;
-static long fail_after = -1;   /* fail the n-th allocation from now; -1 never */
-
-static void *count_realloc(void *ptr, size_t size, void *ud)
-{
-  (void)ud;
-  if (size == 0) {
-    if (ptr)
-      live_blocks--;
-    free(ptr);
-    return NULL;
-  }
-  if (!ptr && fail_after >= 0 && fail_after-- == 0)
-    return NULL;
-  void *p = realloc(ptr, size);
-  if (p && !ptr)
-    live_blocks++;
-  return p;
-}
-
-static void init_rt(Rt *rt)
-{
-  rt_init(rt);
-  rt->realloc_fn = count_realloc;
-}
+static void init_rt(Rt *rt) { counting_rt(rt); }
 
 /* ---------------------------------------------------- random numbers */
 
