@@ -88,6 +88,8 @@ void diag_hint(DiagList *d, const char *fmt, ...)
 
 /* The caret line copies the source line's tabs so the caret lines up in any
  * tab setting; other bytes become spaces (UTF-8 continuation bytes none). */
+#define DIAG_WINDOW 160
+
 static void caret(StrBuf *b, const char *line, size_t len, uint32_t col, uint32_t span)
 {
   for (uint32_t i = 0; i + 1 < col && i < len; i++) {
@@ -111,12 +113,25 @@ void diag_render(StrBuf *b, const Diag *g)
   if (s && g->pos.line > 0) {
     size_t len;
     const char *line = source_line(s, g->pos.line, &len);
+    uint32_t col = g->pos.col;
+    /* A long line is shown as a window of DIAG_WINDOW bytes around the
+     * column, cut at UTF-8 character boundaries and marked with "...". */
+    size_t from = 0, to = len;
+    if (len > DIAG_WINDOW) {
+      size_t c = col > 0 ? col - 1 : 0;
+      from = c > DIAG_WINDOW / 3 ? c - DIAG_WINDOW / 3 : 0;
+      while (from > 0 && ((unsigned char)line[from] & 0xC0) == 0x80)
+        from--;
+      to = from + DIAG_WINDOW < len ? from + DIAG_WINDOW : len;
+      while (to < len && ((unsigned char)line[to] & 0xC0) == 0x80)
+        to++;
+    }
     char gutter[16];
     int w = snprintf(gutter, sizeof gutter, "%5u", g->pos.line);
-    sb_printf(b, "%s | ", gutter);
-    sb_putn(b, line, len);
-    sb_printf(b, "\n%*s | ", w, "");
-    caret(b, line, len, g->pos.col, g->span);
+    sb_printf(b, "%s | %s", gutter, from > 0 ? "..." : "");
+    sb_putn(b, line + from, to - from);
+    sb_printf(b, "%s\n%*s | %s", to < len ? "..." : "", w, "", from > 0 ? "   " : "");
+    caret(b, line + from, to - from, col > from ? col - (uint32_t)from : 1, g->span);
     sb_putc(b, '\n');
   }
   if (g->hint)

@@ -403,6 +403,9 @@ static int call_user(Interp *I, const Expr *e, Value fv, const ArgList *args, Va
     return eval_error(I, e, "%s() takes %d argument%s but %d %s given", def->name,
                       def->params.n, def->params.n == 1 ? "" : "s", args->n,
                       args->n == 1 ? "was" : "were");
+  if (interp_over_budget(I))
+    return eval_error(I, e, "this session's limit of %llu steps is reached",
+                      (unsigned long long)I->limits.max_steps);
   if (I->depth >= MAX_CALL_DEPTH)
     return eval_error(I, e, "function calls nested deeper than %d (is %s() recursive "
                       "without an end?)", MAX_CALL_DEPTH, def->name);

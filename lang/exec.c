@@ -257,8 +257,17 @@ static int exec_print(Interp *I, const Stmt *s)
 
 /* ------------------------------------------------------------ for */
 
+/* One pass; each pass counts as a step and sees Ctrl-C, even with an
+ * empty body. */
 static int run_body(Interp *I, const Stmt *s, Value item)
 {
+  if (I->interrupt || interp_over_budget(I)) {
+    val_drop(&I->rt, item);
+    if (I->interrupt)
+      return eval_error_at(I, s->pos, 1, "interrupted");
+    return eval_error_at(I, s->pos, 1, "this session's limit of %llu steps is reached",
+                         (unsigned long long)I->limits.max_steps);
+  }
   Scope frame;
   memset(&frame, 0, sizeof frame);
   frame.parent = I->locals;
@@ -347,6 +356,9 @@ int exec_stmt(Interp *I, const Stmt *s)
 {
   if (I->interrupt)
     return eval_error_at(I, s->pos, 1, "interrupted");
+  if (interp_over_budget(I))
+    return eval_error_at(I, s->pos, 1, "this session's limit of %llu steps is reached",
+                         (unsigned long long)I->limits.max_steps);
   switch (s->kind) {
   case S_LET: return exec_let(I, s);
   case S_FN: return exec_fn(I, s);

@@ -125,6 +125,11 @@ static int parse_file(Interp *I, const Stmt *s, Import *im)
 
 Import *import_load(Interp *I, const Stmt *s)
 {
+  if (I->limits.no_files) {
+    eval_error_at(I, s->path_pos, (uint32_t)strlen(s->path) + 2,
+                  "cannot import '%s': this session may not read files", s->path);
+    return NULL;
+  }
   char path[PATH_MAX];
   StrBuf tried;
   sb_init(&tried, &I->rt);
