@@ -36,6 +36,7 @@ static Diag *append(DiagList *d)
     Diag *v = rt_realloc(d->rt, d->v, (size_t)cap * sizeof *v);
     if (!v) {
       d->dropped++;
+      d->oom = 1;
       return NULL;
     }
     d->v = v;
@@ -60,6 +61,7 @@ void diag_verror(DiagList *d, Pos pos, uint32_t span, const char *fmt, va_list a
   if (!g->msg) {
     d->n--;
     d->dropped++;
+    d->oom = 1;
   }
 }
 
@@ -142,7 +144,12 @@ void diag_render_all(StrBuf *b, const DiagList *d)
 {
   for (int i = 0; i < d->n; i++)
     diag_render(b, &d->v[i]);
-  if (d->dropped)
+  /* An error that could not be recorded was lost to an allocation failure:
+   * say that, not just how many are missing. */
+  if (d->oom)
+    sb_printf(b, "error: out of memory (%d error%s could not be shown)\n", d->dropped,
+              d->dropped == 1 ? "" : "s");
+  else if (d->dropped)
     sb_printf(b, "%d more error%s not shown\n", d->dropped, d->dropped == 1 ? "" : "s");
 }
 

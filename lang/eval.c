@@ -418,8 +418,9 @@ static int call_user(Interp *I, const Expr *e, Value fv, const ArgList *args, Va
       err = eval_error_at(I, a->name_pos, (uint32_t)strlen(a->name),
                           "user functions take positional arguments only");
     Value v;
-    if (!err && !(err = eval_expr(I, a->value, V_NIL, &v)))
-      err = scope_bind(I, &frame, def->params.v[i].name, v, def->params.v[i].pos);
+    if (!err && !(err = eval_expr(I, a->value, V_NIL, &v)) &&
+        scope_bind(I, &frame, def->params.v[i].name, v, def->params.v[i].pos))
+      err = eval_error(I, a->value, "out of memory");
   }
   if (!err) {
     Scope *saved = I->locals;

@@ -273,6 +273,8 @@ static int run_body(Interp *I, const Stmt *s, Value item)
   frame.parent = I->locals;
   Scope *saved = I->locals;
   int err = scope_bind(I, &frame, s->name, item, s->name_pos);
+  if (err)
+    eval_error_at(I, s->name_pos, 1, "out of memory");
   I->locals = &frame;
   for (int i = 0; !err && i < s->body.n; i++)
     err = exec_stmt(I, s->body.v[i]);

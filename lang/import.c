@@ -150,8 +150,16 @@ Import *import_load(Interp *I, const Stmt *s)
     eval_error_at(I, s->path_pos, 1, "out of memory");
     return NULL;
   }
-  if (parse_file(I, s, im))
+  if (parse_file(I, s, im)) {
+    /* Forget it (it is the last added), so a second import of the same
+     * file tries again rather than finding a half-made entry. */
+    if (!im->prog) {
+      I->nimports--;
+      rt_free(&I->rt, im->path);
+      rt_free(&I->rt, im);
+    }
     return NULL;
+  }
   return im;
 }
 
