@@ -6,10 +6,12 @@
  * file that cannot be read, 130 interrupted by Ctrl-C.
  */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -29,6 +31,59 @@ static void write_file(void *ud, const char *s, size_t n)
 {
   fwrite(s, 1, n, (FILE *)ud);
   fflush((FILE *)ud);
+}
+
+/* The progress bar of long statements (train): one line on stderr,
+ * redrawn at most ten times a second, erased when the work is done.  Only
+ * set up when stderr is a terminal; --quiet turns it off. */
+typedef struct Bar {
+  double t0, last;
+} Bar;
+
+static double now_seconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void eta_text(char *buf, size_t len, double s)
+{
+  if (s < 60)
+    snprintf(buf, len, "%.0fs", s);
+  else if (s < 3600)
+    snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+  else
+    snprintf(buf, len, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
+}
+
+static void progress_bar(void *ud, const char *what, double done, double total)
+{
+  Bar *b = ud;
+  double t = now_seconds();
+  if (done <= 0) {
+    b->t0 = t;
+    b->last = 0;
+    return;
+  }
+  if (done >= total) {
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    return;
+  }
+  if (t - b->last < 0.1)
+    return;
+  b->last = t;
+  enum { WIDTH = 30 };
+  int fill = (int)(WIDTH * done / total);
+  char bar[WIDTH + 1], eta[32];
+  for (int i = 0; i < WIDTH; i++)
+    bar[i] = i < fill ? '#' : '.';
+  bar[WIDTH] = '\0';
+  eta_text(eta, sizeof eta, (t - b->t0) * (total - done) / done);
+  fprintf(stderr, "\rtrain %s [%s] %3.0f%% %.0f/%.0f steps, ETA %s\033[K", what, bar,
+          100 * done / total, done, total, eta);
+  fflush(stderr);
 }
 
 static void usage(FILE *f)
@@ -220,6 +275,11 @@ int main(int argc, char **argv)
     return 1;
   }
   the_interp = &I;
+  Bar bar = {0, 0};
+  if (isatty(2)) {
+    I.progress = progress_bar;
+    I.progress_ud = &bar;
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
