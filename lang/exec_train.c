@@ -159,6 +159,8 @@ static int read_options(Interp *I, const Stmt *s, TrainArgs *a)
     a->o.steps = a->o.ntau;           /* one step per temperature */
   if (!a->at[6])
     a->o.log_every = a->o.steps >= 10 ? a->o.steps / 10 : 1;
+  if (!a->at[9] && a->o.init == INIT_SYMMETRIC)
+    a->o.init_scale = 0;               /* the exact point unless asked */
   return 0;
 }
 

@@ -271,7 +271,7 @@ static RtStatus disagreement(Rt *rt, const Pair *p, const QueryOpts *o, Result *
   search(b, 0, 0, 0);
   double N = (double)done, q = 1 - b->agree / N;
   *dis = q;
-  *se = sqrt(q * (1 - q) / N);
+  *se = sqrt(fmax(q * (1 - q), 1 / N) / N);     /* no disagreement seen: one sample's worth */
   result_method(res, "mc", "hard partitions of the student and the teacher on the same "
                 "samples; the permutation maximising the agreement");
   res->samples = done;

@@ -177,6 +177,76 @@ RtStatus hessian_eval(Rt *rt, const GradProblem *p, const double *theta, double 
   return st;
 }
 
+/* ------------------------------------------------------------ v·H v per sample */
+
+/* The Rayleigh quotient vᵀ H v is the mean over samples of
+ * q = Σ_pq c_pq (v_p·x̃)(v_q·x̃), where v_p is v's part in parameter row p;
+ * its standard error is that of a mean of independent samples.  At the
+ * eigenvector of an eigenvalue this is the eigenvalue's standard error to
+ * first order (the eigenvector's own error enters at second order). */
+typedef struct RayCtx {
+  const GradProblem *p;
+  const double *theta, *v;
+  double tau;
+  Moments q;
+} RayCtx;
+
+static RtStatus ray_block(void *ctx, EstThread *th, const SampleBlock *sb, double *acc)
+{
+  RayCtx *r = ctx;
+  const GradProblem *p = r->p;
+  Fwd fw;
+  RtStatus st = grad_forward(p, r->theta, r->tau, sb, th->scratch, &th->err, &fw);
+  if (st)
+    return st;
+  size_t n = fw.n;
+  int row = p->ps.d + 1, nc = p->ps.nchan;
+  double *c = (double *)th->scratch + grad_scratch(p, n), *q = c + n, *z = q + n;
+  la_gemm(nc, (int)n, row, r->v, row, fw.x, (int)n, z, (int)n);
+  for (size_t i = 0; i < n; i++)
+    q[i] = 0;
+  for (int pr = 0; pr < nc; pr++)
+    for (int qr = pr; qr < nc; qr++) {
+      pair_weights(p, &fw, r->tau, pr, qr, c);
+      double mult = pr == qr ? 1 : 2;
+      const double *zp = z + (size_t)pr * n, *zq = z + (size_t)qr * n;
+      for (size_t i = 0; i < n; i++)
+        q[i] += mult * c[i] * zp[i] * zq[i];
+    }
+  Moments m = moments_of(q, n);
+  acc[0] = m.n;
+  acc[1] = m.mean;
+  acc[2] = m.m2;
+  return RT_OK;
+}
+
+static void ray_reduce(void *ctx, const SampleBlock *sb, const double *acc)
+{
+  RayCtx *r = ctx;
+  (void)sb;
+  Moments m = {acc[0], acc[1], acc[2]};
+  moments_merge(&r->q, m);
+}
+
+/* vᵀ H v and its standard error on the samples of (samples, seed). */
+static RtStatus rayleigh(Rt *rt, const GradProblem *p, const double *theta, const double *v,
+                         double tau, uint64_t samples, uint64_t seed, double *val, double *se)
+{
+  RayCtx r;
+  memset(&r, 0, sizeof r);
+  r.p = p;
+  r.theta = theta;
+  r.v = v;
+  r.tau = tau;
+  size_t B = rt->block;
+  EstKernel k = {&r, (grad_scratch(p, B) + (size_t)(p->ps.nchan + 2) * B) * sizeof(double), 3,
+                 ray_block, ray_reduce};
+  RtStatus st = est_run(rt, &k, samples, seed, NULL);
+  *val = r.q.mean;
+  *se = moments_stderr(&r.q);
+  return st;
+}
+
 /* ------------------------------------------------------------ the gauge */
 
 /* Z (np × nr, orthonormal columns): a basis of the directions that change
@@ -208,12 +278,13 @@ typedef struct Spectrum {
   int nr;
   double *vals, *vec;    /* ascending eigenvalues (nr); unstable direction (np) */
   double eig_se, tol;
+  double min_se;         /* the smallest eigenvalue's standard error */
 } Spectrum;
 
 /* Eigen-decomposition of Zᵀ H Z, the unstable direction Z v_min with its
- * largest entry made positive, and the eigenvalues' error scale: the
- * Frobenius norm of the entries' standard errors (Weyl: no eigenvalue
- * moves more than the norm of the perturbation). */
+ * largest entry made positive, and the eigenvalues' error scale: by Weyl's
+ * inequality no eigenvalue moves more than the spectral norm of the
+ * perturbation, estimated from the entries' standard errors. */
 static RtStatus spectrum(Rt *rt, const ParamSet *ps, const double *H, const double *se,
                          Spectrum *s)
 {
@@ -242,15 +313,19 @@ static RtStatus spectrum(Rt *rt, const ParamSet *ps, const double *H, const doub
     for (size_t i = 1; i < np; i++)
       if (fabs(s->vec[i]) > fabs(s->vec[big]) * (1 + 1e-12))
         big = i;
-    double sign = s->vec[big] < 0 ? -1 : 1, fro = 0, top = 0;
+    double sign = s->vec[big] < 0 ? -1 : 1, top = 0;
     for (size_t i = 0; i < np; i++)
       s->vec[i] *= sign;
-    for (size_t i = 0; i < np * np; i++)
-      fro += se[i] * se[i];
     for (int i = 0; i < s->nr; i++)
       top = fmax(top, fabs(s->vals[i]));
-    s->eig_se = sqrt(fro);
-    s->tol = fmax(3 * s->eig_se, 1e-9 * top);
+    /* ‖δH‖₂ <= ‖|δH|‖₂, and |δH| is about SE entrywise: the largest
+     * eigenvalue of the (symmetric, non-negative) matrix of standard
+     * errors bounds how far any eigenvalue moves, at one standard error. */
+    st = la_symeig(rt, (int)np, se, Hr, NULL);
+    if (!st) {
+      s->eig_se = Hr[np - 1];
+      s->tol = 1e-9 * top;
+    }
   }
   rt_free(rt, Z);
   rt_free(rt, T);
@@ -356,6 +431,7 @@ static RtStatus spectrum_fields(Rt *rt, Result *res, const ParamSet *ps, const S
   result_vec(res, "unstable", s->vec, ps->np);
   result_num(res, "min_eigenvalue", s->vals[0]);
   result_str(res, "classification", classify(s));
+  result_num(res, "min_eigenvalue_stderr", s->min_se);
   result_num(res, "tolerance", s->tol);
   result_num(res, "eigen_stderr", s->eig_se);
   separator_field(res, ps, s->vec, tmp);
@@ -407,6 +483,13 @@ static RtStatus run_hessian(Rt *rt, const GradProblem *p, double tau, const Quer
   }
   if (!st)
     st = spectrum(rt, ps, H, se, &s);
+  if (!st) {
+    /* the classification's tolerance: 3 standard errors of the smallest
+     * eigenvalue (or a relative 1e-9 of the spectrum, if larger) */
+    double lam;
+    st = rayleigh(rt, p, theta, s.vec, tau, o->samples, o->seed, &lam, &s.min_se);
+    s.tol = fmax(s.tol, 3 * s.min_se);
+  }
   if (!st)
     st = param_names(rt, res, ps);
   if (!st)
