@@ -16,6 +16,12 @@ command -v "$CC" >/dev/null || { echo "make fuzz needs clang (Debian: clang, lib
 mkdir -p fuzz/obj fuzz/corpus fuzz/seed fuzz/artifacts
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -pthread -DMOE_STDLIB_DIR=\"\""
 objs=""
+# Objects depend on headers too: any header newer than the last link
+# (or a new configure) means every object is rebuilt.
+if [ -f fuzz/fuzz_moe ] && [ -n "$(find "$src/lang" "$src/runtime" "$src/tests/fuzz" "$src/stdlib" \
+     -name '*.h' -newer fuzz/fuzz_moe 2>/dev/null | head -1)" ]; then
+  rm -f fuzz/obj/*.o
+fi
 for f in "$src"/runtime/*.c "$src"/lang/*.c "$src"/stdlib/prelude.c "$src"/tests/fuzz/harness.c "$src"/tests/fuzz/fuzz_moe.c; do
   case "$f" in */lang/main.c|*/lang/repl.c) continue ;; esac
   o=fuzz/obj/$(echo "$f" | sed "s|^$src/||; s|/|_|g; s|\.c$|.o|")
