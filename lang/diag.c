@@ -121,6 +121,8 @@ void diag_render(StrBuf *b, const Diag *g)
     size_t from = 0, to = len;
     if (len > DIAG_WINDOW) {
       size_t c = col > 0 ? col - 1 : 0;
+      if (c > len)
+        c = len;          /* a column past the end (the newline, end of input) */
       from = c > DIAG_WINDOW / 3 ? c - DIAG_WINDOW / 3 : 0;
       while (from > 0 && ((unsigned char)line[from] & 0xC0) == 0x80)
         from--;
