@@ -15,7 +15,7 @@ typedef struct FuzzLimits {
 } FuzzLimits;
 
 /* The limits every fuzz input runs under. */
-#define FUZZ_LIMITS {64u << 20, 512, 5000, 7}
+#define FUZZ_LIMITS {64u << 20, 128, 1000, 7}
 
 /* Runs one input; returns the interpreter's status (0 ran, 1 script
  * error).  Aborts on a leak. */

@@ -14,7 +14,7 @@ shift 4
 CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "make fuzz needs clang (Debian: clang, libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p fuzz/obj fuzz/corpus fuzz/seed fuzz/artifacts
-flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -pthread -DMOE_STDLIB_DIR=\"\""
+flags="-g -O2 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -pthread -DMOE_STDLIB_DIR=\"\""
 objs=""
 # Objects depend on headers too: any header newer than the last link
 # (or a new configure) means every object is rebuilt.
