@@ -91,6 +91,11 @@ int bi_normal(Call *c, Value *out)
                       : law_normal(rt, (int)d, mean, cov, sb_str(&what), &l);
     err = rt_check(c, st, 1);
     sb_free(&what);
+    if (st == RT_EINVAL && strstr(c->I->diags.n ? c->I->diags.v[c->I->diags.n - 1].msg : "",
+                                  "not positive definite"))
+      diag_hint(&c->I->diags, "a normal law needs a symmetric positive definite covariance; "
+                "for a degenerate (singular) law, drop the redundant coordinates or add a "
+                "small variance");
     if (!err)
       *out = val_obj(V_LAW, l);
   }

@@ -4,6 +4,7 @@
  */
 #include "bexact.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,8 +76,64 @@ static BPath auto_path(const Router *r, const Law *l, MarginSpec ms, int density
   return BP_MC;
 }
 
+/* The closed forms work with the logit difference's sd (scaled, finite up
+ * to about 1e308); the orthant and conditional paths with the logits'
+ * covariance, whose entries are squares: logits beyond about 1e150 would
+ * overflow it and turn into silent zeros.  Both are refused with a
+ * message instead. */
+#define LOGIT_SQUARE_MAX 1e150
+
+static RtStatus boundary_path_choose(Rt *rt, const char *query, const Router *r, const Law *l,
+                                     MarginSpec ms, Method m, int density, BPath *path);
+
+static RtStatus logits_in_range(Rt *rt, const Router *r, const Law *l, BPath path)
+{
+  if (l->kind == LAW_MIXTURE) {
+    for (int i = 0; i < l->ncomp; i++) {
+      RtStatus st = logits_in_range(rt, r, l->comps[i], path);
+      if (st)
+        return st;
+    }
+    return RT_OK;
+  }
+  int d = r->dim;
+  for (int k = 0; k < r->K; k++) {
+    const double *other = path == BP_K2 ? r->W + (size_t)(1 - k) * d : NULL;
+    double mean = r->b[k] - (path == BP_K2 ? r->b[1 - k] : 0);
+    for (int j = 0; j < d; j++)
+      mean += (r->W[(size_t)k * d + j] - (other ? other[j] : 0)) * l->mean[j];
+    double sd = law_sd_diff(l, r->W + (size_t)k * d, other);
+    double cap = path == BP_K2 ? DBL_MAX : LOGIT_SQUARE_MAX;
+    if (!(fabs(mean) <= cap) || !(sd <= cap)) {
+      double v = !(sd <= cap) ? sd : mean;
+      char size[64];
+      if (isfinite(v))
+        snprintf(size, sizeof size, "is %g", v);
+      else
+        snprintf(size, sizeof size, "overflows");
+      return rt_error(rt, RT_EINVAL,
+                      "the logits are too large for the exact path (the %s of %s %s): "
+                      "rescale the router, or use method = \"mc\"",
+                      !(sd <= cap) ? "standard deviation" : "mean",
+                      path == BP_K2 ? "a_1 - a_2" : "a logit", size);
+    }
+    if (path == BP_K2)
+      break;
+  }
+  return RT_OK;
+}
+
 RtStatus boundary_path(Rt *rt, const char *query, const Router *r, const Law *l, MarginSpec ms,
                        Method m, int density, BPath *path)
+{
+  RtStatus st = boundary_path_choose(rt, query, r, l, ms, m, density, path);
+  if (!st && *path != BP_MC)
+    st = logits_in_range(rt, r, l, *path);
+  return st;
+}
+
+static RtStatus boundary_path_choose(Rt *rt, const char *query, const Router *r, const Law *l,
+                                     MarginSpec ms, Method m, int density, BPath *path)
 {
   *path = auto_path(r, l, ms, density);
   if (m == METHOD_MC) {

@@ -55,7 +55,7 @@ static Diff logit_difference(const Router *r, const Law *l)
   Diff s = {r->b[0] - r->b[1], 0};
   for (int j = 0; j < d; j++)
     s.mean += (r->W[j] - r->W[d + j]) * l->mean[j];
-  s.sd = sqrt(law_var_diff(l, r->W, r->W + d));
+  s.sd = law_sd_diff(l, r->W, r->W + d);
   return s;
 }
 

@@ -158,6 +158,36 @@ double law_var_diff(const Law *l, const double *a, const double *b)
   return v;
 }
 
+double law_sd_diff(const Law *l, const double *a, const double *b)
+{
+  /* The components of Fᵀ(a - b), scaled by the largest before squaring,
+   * so logits of size 1e300 give sd ≈ 1e300 instead of sqrt(inf). */
+  int n = l->iso > 0 ? l->dim : l->rank;
+  double big = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    double v = 0;
+    for (int q = 0; q < n; q++) {
+      double t = 0;
+      if (l->iso > 0)
+        t = a[q] - (b ? b[q] : 0);
+      else
+        for (int j = 0; j < l->dim; j++)
+          t += l->factor[(size_t)j * l->rank + q] * (a[j] - (b ? b[j] : 0));
+      if (pass == 0) {
+        if (!(fabs(t) <= big))
+          big = fabs(t);           /* NaN and inf end up here too */
+      } else {
+        v += (t / big) * (t / big);
+      }
+    }
+    if (pass == 0 && !(big > 0 && isfinite(big)))
+      return big;                  /* 0, inf or NaN: nothing to scale */
+    if (pass == 1)
+      return big * sqrt(l->iso > 0 ? l->iso * v : v);
+  }
+  return 0;
+}
+
 double law_cov(const Law *l, int i, int j)
 {
   if (l->iso > 0)

@@ -64,6 +64,11 @@ void law_factor_apply(const Law *l, const double *v, double *out);
  * product with a stored covariance, which loses digits when a ≈ b. */
 double law_var_diff(const Law *l, const double *a, const double *b);
 
+/* sqrt(Var((a - b)·X)), computed with scaling so that it stays finite
+ * whenever the answer is (rows of size 1e300 give about 1e300, where the
+ * variance would overflow); inf when a - b itself overflows. */
+double law_sd_diff(const Law *l, const double *a, const double *b);
+
 /* The covariance entry (i, j) of a normal law. */
 double law_cov(const Law *l, int i, int j);
 

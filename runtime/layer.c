@@ -43,7 +43,7 @@ static int components(const Router *r, const Law *l, double w, Comp *out, int n,
   double mean = r->b[0] - r->b[1];
   for (int j = 0; j < d; j++)
     mean += (r->W[j] - r->W[d + j]) * l->mean[j];
-  out[n] = (Comp){w, mean, sqrt(law_var_diff(l, r->W, r->W + d))};
+  out[n] = (Comp){w, mean, law_sd_diff(l, r->W, r->W + d)};
   return n + 1;
 }
 
