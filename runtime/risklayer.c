@@ -456,7 +456,7 @@ static int teacher_pick(int Kt, const double *Tp, const double *tr, double delta
 {
   int best = 0;
   for (int a = 1; a < Kt; a++) {
-    double d = lim ? Tp[a] - Tp[best] : (Tp[a] + delta * tr[a]) - (Tp[best] + delta * tr[best]);
+    double d = lim ? Tp[a] - Tp[best] : (Tp[a] - Tp[best]) + delta * (tr[a] - tr[best]);
     if (d > 0 || (lim && d == 0 && lim * (tr[a] - tr[best]) > 0))
       best = a;
   }
