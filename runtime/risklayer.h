@@ -8,7 +8,7 @@
  * give R_0), half are drawn on the routing interfaces — a pair of experts,
  * a point where their logits tie and they lead the others, and a signed
  * distance from it at the scale of each τ — and every sample is weighted
- * by the balance heuristic of multiple importance sampling.  Unbiased for
+ * by the power heuristic of multiple importance sampling.  Unbiased for
  * every τ; one pass serves the whole schedule; κ comes out directly as the
  * interface integral ∫(2 ln 2·DJ − D²) dν, without extrapolation.
  */
