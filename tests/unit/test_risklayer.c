@@ -5,7 +5,10 @@
  *   - K = 2, forced onto cases the quadrature path (riskquad.c, exact to
  *     ~1e-10) solves: gap, hard risk and κ within 4 standard errors for τ
  *     from 1 to 1e-6, for an affine target and for a teacher with its own
- *     router;
+ *     router, d = 1, 4, 12;
+ *   - K = 3, 5, 6 (d = 2 .. 7) with all but two experts pushed far below
+ *     the others, so that the answer is a K = 2 problem's quadrature: the
+ *     same checks, through the GHK constraints (rank-deficient ones too);
  *   - K = 3, 4, 8 (affine target; teacher with its own router): against
  *     plain Rao–Blackwell and plain Monte Carlo (query_risk, method "mc") at
  *     every τ within 4 combined standard errors, and a gap standard error
@@ -16,6 +19,9 @@
  *     aligned teacher, and G(τ)/τ → κ;
  *   - τ = 1e-300 and 1e300: finite, G/τ = κ at the bottom, the uniform gate's
  *     risk (a closed form) at the top;
+ *   - honest standard errors: over 200 seeds (K = 3 teacher, K = 8 affine)
+ *     the spread of the gap at τ = 1, 0.01, 1e-4, of κ and of the hard risk
+ *     matches the root mean square reported standard error within 20%;
  *   - bit-identical results for 1, 2 and 3 threads; no leaks, and every
  *     failing allocation reported as RT_ENOMEM with nothing leaked.
  */
@@ -284,20 +290,20 @@ static int within(double a, double sa, double b, double sb, double z)
 
 /* ------------------------------------------------------------ K = 2 */
 
-static void k2_against_quadrature(int teacher, uint64_t seed)
+static void k2_against_quadrature(int d, int teacher, uint64_t seed)
 {
   static const double tau[] = {1, 0.3, 0.1, 0.01, 1e-3, 1e-4, 1e-6};
   size_t nt = sizeof tau / sizeof *tau;
   Prob p;
-  gen(&p, 4, 2, teacher ? 2 : 0, seed);
+  gen(&p, d, 2, teacher ? 2 : 0, seed);
   Out a, q;
   RtStatus st = build(&p);
   if (!st)
     st = run_quad(&p, tau, nt, &q);
   if (!st)
     st = run_layer(&p, tau, nt, 200000, 7, &a);
-  ok(!st && a.info.applies, "K = 2 %s: both paths run (%s)", teacher ? "teacher" : "affine",
-     st ? rt.msg : "");
+  ok(!st && a.info.applies, "K = 2, d = %d %s: both paths run (%s)", d,
+     teacher ? "teacher" : "affine", st ? rt.msg : "");
   int good = 1;
   for (size_t t = 0; t < nt && !st; t++) {
     int g = within(a.gap[t], a.gap_se[t], q.gap[t], 0, 4) && a.gap_se[t] > 0;
@@ -307,20 +313,80 @@ static void k2_against_quadrature(int teacher, uint64_t seed)
     good &= g;
     good &= within(a.soft[t], a.soft_se[t], q.soft[t], 0, 4);
   }
-  ok(good, "K = 2 %s: gap and soft risk within 4 se of quadrature for tau 1 .. 1e-6",
+  ok(good, "K = 2, d = %d %s: gap and soft risk within 4 se of quadrature for tau 1 .. 1e-6", d,
      teacher ? "teacher" : "affine");
   ok(!st && within(a.r.hard, a.r.hard_se, q.r.hard, 0, 4),
-     "K = 2 %s: hard risk %.6g ± %.2g vs %.6g", teacher ? "teacher" : "affine", a.r.hard,
-     a.r.hard_se, q.r.hard);
-  ok(!st && within(a.r.kappa, a.r.kappa_se, q.r.kappa, 0, 4) && a.r.kappa_se < 0.01 * fabs(q.r.kappa),
-     "K = 2 %s: kappa %.6g ± %.2g vs %.6g", teacher ? "teacher" : "affine", a.r.kappa,
+     "K = 2, d = %d %s: hard risk %.6g ± %.2g vs %.6g", d, teacher ? "teacher" : "affine",
+     a.r.hard, a.r.hard_se, q.r.hard);
+  /* (d = 1: the interface is one point and κ comes out exact, se = 0.) */
+  ok(!st && within(a.r.kappa, a.r.kappa_se + 1e-12 * fabs(q.r.kappa), q.r.kappa, 0, 4) &&
+         a.r.kappa_se < 0.01 * fabs(q.r.kappa),
+     "K = 2, d = %d %s: kappa %.6g ± %.2g vs %.6g", d, teacher ? "teacher" : "affine", a.r.kappa,
      a.r.kappa_se, q.r.kappa);
   /* The estimator's precision does not degrade as tau falls. */
   ok(!st && a.gap_se[nt - 1] / fabs(a.gap[nt - 1]) < 3 * a.gap_se[3] / fabs(a.gap[3]),
-     "K = 2 %s: relative error at tau = 1e-6 (%.2g) no worse than at 0.01 (%.2g)",
+     "K = 2, d = %d %s: relative error at tau = 1e-6 (%.2g) no worse than at 0.01 (%.2g)", d,
      teacher ? "teacher" : "affine", a.gap_se[nt - 1] / fabs(a.gap[nt - 1]),
      a.gap_se[3] / fabs(a.gap[3]));
   unbuild(&p);
+}
+
+/* K experts of which K - 2 never matter: their router rows are 0 and their
+ * constant logits lie 60 below 9 standard deviations below each of the
+ * first two logits' means (they lead with probability below Φ(−9) ≈
+ * 1e-19, and otherwise their soft gates are below e^{−60/τ}, τ ≤ 1), so the
+ * gap, hard risk and κ are the K = 2 problem's, which quadrature solves.
+ * The extra experts' constraints are all the same row (rank-deficient
+ * GHK), and for d < K − 1 the logits themselves are degenerate. */
+static void embedded_against_quadrature(int d, int K, int teacher, uint64_t seed)
+{
+  static const double tau[] = {1, 0.1, 0.01, 1e-3, 1e-5};
+  size_t nt = sizeof tau / sizeof *tau;
+  Prob p, p2;
+  gen(&p, d, K, teacher ? 2 : 0, seed);
+  double low = INFINITY;
+  for (int i = 0; i < 2; i++) {
+    double m = p.b[i], v = 0;
+    for (int t = 0; t < d; t++) {
+      m += p.W[i * d + t] * p.mu[t];
+      for (int r = 0; r < d; r++)
+        v += p.W[i * d + t] * p.cov[t * d + r] * p.W[i * d + r];
+    }
+    low = fmin(low, m - 9 * sqrt(v) - 60);
+  }
+  for (int k = 2; k < K; k++) {
+    p.b[k] = low - (k - 2);       /* distinct: equal ones would tie each other everywhere */
+    for (int t = 0; t < d; t++)
+      p.W[k * d + t] = 0;
+  }
+  p2 = p;
+  p2.K = 2;
+  Out a, q;
+  RtStatus st = build(&p);
+  if (!st)
+    st = build(&p2);
+  if (!st)
+    st = run_quad(&p2, tau, nt, &q);
+  if (!st)
+    st = run_layer(&p, tau, nt, 100000, 13, &a);
+  const char *what = teacher ? "teacher" : "affine";
+  ok(!st && a.info.applies, "K = %d embedding K = 2, d = %d %s: layer and quadrature run (%s)", K,
+     d, what, st ? rt.msg : "");
+  int good = !st;
+  for (size_t t = 0; t < nt && !st; t++) {
+    int g = within(a.gap[t], a.gap_se[t], q.gap[t], 0, 4) && a.gap_se[t] > 0;
+    if (!g)
+      printf("#   tau %g: layer %.10g ± %.3g, quadrature %.10g\n", tau[t], a.gap[t], a.gap_se[t],
+             q.gap[t]);
+    good &= g;
+  }
+  ok(good && within(a.r.hard, a.r.hard_se, q.r.hard, 0, 4) &&
+         within(a.r.kappa, a.r.kappa_se, q.r.kappa, 0, 4),
+     "K = %d embedding K = 2, d = %d %s: gap (tau 1 .. 1e-5), hard risk and kappa within 4 se "
+     "of quadrature (kappa %.6g ± %.2g vs %.6g)",
+     K, d, what, a.r.kappa, a.r.kappa_se, q.r.kappa);
+  unbuild(&p);
+  unbuild(&p2);
 }
 
 /* ------------------------------------------------------------ K >= 3 */
@@ -460,6 +526,67 @@ static void kappa_special_cases(void)
   }
 }
 
+/* ------------------------------------------------------------ honest errors */
+
+/* The reported standard errors against the spread they claim: over 200
+ * seeds, the standard deviation of the estimates and the root mean square
+ * of the reported standard errors agree within 20% (for normal estimates
+ * the sample deviation of 200 has a relative error of 5%), for the gap at
+ * every τ, for κ and for the hard risk.  The mean over the seeds must also
+ * sit within 4 standard errors of the mean of the independent plain
+ * Rao–Blackwell estimate. */
+#define NSEEDS 200
+
+static double ratio_of(const double *v, const double *se, int n)
+{
+  double m = 0, s2 = 0, e2 = 0;
+  for (int k = 0; k < n; k++)
+    m += v[k] / n;
+  for (int k = 0; k < n; k++) {
+    s2 += (v[k] - m) * (v[k] - m) / (n - 1);
+    e2 += se[k] * se[k] / n;
+  }
+  return sqrt(s2 / e2);
+}
+
+static void honest_errors(int K, int teacher, uint64_t seed)
+{
+  static const double tau[] = {1, 0.01, 1e-4};
+  enum { NT = 3 };
+  static double g[NT][NSEEDS], gs[NT][NSEEDS], kv[NSEEDS], ks[NSEEDS], hv[NSEEDS], hs[NSEEDS];
+  const char *what = teacher ? "teacher" : "affine";
+  Prob p;
+  gen(&p, K + 2, K, teacher ? K : 0, seed);
+  RtStatus st = build(&p);
+  for (int k = 0; k < NSEEDS && !st; k++) {
+    Out o;
+    st = run_layer(&p, tau, NT, 10000, 1000 + (uint64_t)k, &o);
+    for (int t = 0; t < NT; t++)
+      g[t][k] = o.gap[t], gs[t][k] = o.gap_se[t];
+    kv[k] = o.r.kappa, ks[k] = o.r.kappa_se, hv[k] = o.r.hard, hs[k] = o.r.hard_se;
+  }
+  Out b;
+  if (!st)
+    st = run_rb(&p, tau, NT, 1000000, 77, &b);
+  int good = !st;
+  for (int t = 0; t < NT && !st; t++) {
+    double r = ratio_of(g[t], gs[t], NSEEDS), m = 0, e2 = 0;
+    for (int k = 0; k < NSEEDS; k++)
+      m += g[t][k] / NSEEDS, e2 += gs[t][k] * gs[t][k] / ((double)NSEEDS * NSEEDS);
+    int gt = r > 0.8 && r < 1.2 && within(m, sqrt(e2), b.gap[t], b.gap_se[t], 4);
+    printf("#   tau %g: spread / reported se %.3f; mean %.8g ± %.2g, RB %.8g ± %.2g\n", tau[t], r,
+           m, sqrt(e2), b.gap[t], b.gap_se[t]);
+    good &= gt;
+  }
+  ok(good, "K = %d %s: over %d seeds the gap's spread matches its reported se within 20%% at "
+     "tau = 1, 0.01, 1e-4, and the mean agrees with RB", K, what, NSEEDS);
+  double rk = st ? 0 : ratio_of(kv, ks, NSEEDS), rh = st ? 0 : ratio_of(hv, hs, NSEEDS);
+  ok(rk > 0.8 && rk < 1.2 && rh > 0.8 && rh < 1.2,
+     "K = %d %s: kappa's spread / reported se %.3f, the hard risk's %.3f (both within 20%%)", K,
+     what, rk, rh);
+  unbuild(&p);
+}
+
 /* ------------------------------------------------------------ determinism */
 
 static void thread_invariance(void)
@@ -544,8 +671,13 @@ int main(void)
   counting_rt(&rt);
   rt.block = 1024;
   long start = live_blocks;
-  k2_against_quadrature(0, 101);
-  k2_against_quadrature(1, 102);
+  k2_against_quadrature(4, 0, 101);
+  k2_against_quadrature(4, 1, 102);
+  k2_against_quadrature(1, 0, 103);
+  k2_against_quadrature(12, 1, 104);
+  embedded_against_quadrature(2, 5, 0, 111);
+  embedded_against_quadrature(7, 3, 1, 112);
+  embedded_against_quadrature(5, 6, 1, 113);
   against_rb_and_mc(3, 0, 4, 31);
   against_rb_and_mc(3, 1, 4, 32);
   against_rb_and_mc(4, 0, 4, 41);
@@ -553,6 +685,8 @@ int main(void)
   against_rb_and_mc(8, 0, 4, 81);
   against_rb_and_mc(8, 1, 4, 82);
   kappa_special_cases();
+  honest_errors(3, 1, 301);
+  honest_errors(8, 0, 302);
   thread_invariance();
   allocation_failures();
   not_applicable();
