@@ -32,6 +32,7 @@ static Expr *new_expr(AstBuilder *b, ExprKind k, Token t)
   e->pos = tok_pos(b, t);
   e->off = tok_off(b, t);
   e->len = t.len;
+  e->depth = 1;
   return e;
 }
 
@@ -43,6 +44,32 @@ static void extend_to(Expr *e, uint32_t end_off)
 }
 
 static uint32_t expr_end(const Expr *e) { return e ? e->off + e->len : 0; }
+
+static uint32_t depth_of(const Expr *e) { return e ? e->depth : 0; }
+
+static uint32_t list_depth(const ExprList *l)
+{
+  uint32_t d = 0;
+  for (int i = 0; i < l->n; i++)
+    d = depth_of(l->v[i]) > d ? depth_of(l->v[i]) : d;
+  return d;
+}
+
+/* Sets e's depth one above its deepest child and reports, once, a tree
+ * deeper than AST_MAX_DEPTH. */
+static Expr *deepen(AstBuilder *b, Expr *e, uint32_t child)
+{
+  if (!e)
+    return NULL;
+  e->depth = child + 1;
+  if (e->depth > AST_MAX_DEPTH && !b->too_deep && b->diags) {
+    b->too_deep = 1;
+    diag_error(b->diags, e->pos, 1, "expression too deep: more than %d nested operations",
+               AST_MAX_DEPTH);
+    diag_hint(b->diags, "split it into parts with let");
+  }
+  return e;
+}
 
 Expr *ast_num(AstBuilder *b, Token t)
 {
@@ -111,7 +138,7 @@ Expr *ast_list(AstBuilder *b, Token open, ExprList items, Token close)
     return NULL;
   e->u.list = items;
   extend_to(e, tok_off(b, close) + close.len);
-  return e;
+  return deepen(b, e, list_depth(&items));
 }
 
 Expr *ast_call(AstBuilder *b, Expr *fn, ArgList args, Token close)
@@ -127,7 +154,10 @@ Expr *ast_call(AstBuilder *b, Expr *fn, ArgList args, Token close)
   e->u.call.fn = fn;
   e->u.call.args = args;
   extend_to(e, tok_off(b, close) + close.len);
-  return e;
+  uint32_t d = depth_of(fn);
+  for (int i = 0; i < args.n; i++)
+    d = depth_of(args.v[i].value) > d ? depth_of(args.v[i].value) : d;
+  return deepen(b, e, d);
 }
 
 Expr *ast_index(AstBuilder *b, Expr *obj, ExprList idx, Token close)
@@ -143,7 +173,8 @@ Expr *ast_index(AstBuilder *b, Expr *obj, ExprList idx, Token close)
   e->u.index.obj = obj;
   e->u.index.idx = idx;
   extend_to(e, tok_off(b, close) + close.len);
-  return e;
+  uint32_t d = list_depth(&idx);
+  return deepen(b, e, depth_of(obj) > d ? depth_of(obj) : d);
 }
 
 Expr *ast_field(AstBuilder *b, Expr *obj, Token name)
@@ -160,7 +191,7 @@ Expr *ast_field(AstBuilder *b, Expr *obj, Token name)
   e->u.field.name = arena_strndup(b->arena, name.p, name.len);
   e->u.field.name_pos = tok_pos(b, name);
   extend_to(e, tok_off(b, name) + name.len);
-  return e;
+  return deepen(b, e, depth_of(obj));
 }
 
 Expr *ast_unary(AstBuilder *b, Token op, Op kind, Expr *a)
@@ -171,7 +202,7 @@ Expr *ast_unary(AstBuilder *b, Token op, Op kind, Expr *a)
   e->u.un.op = kind;
   e->u.un.a = a;
   extend_to(e, expr_end(a));
-  return e;
+  return deepen(b, e, depth_of(a));
 }
 
 Expr *ast_binary(AstBuilder *b, Op op, Expr *a, Expr *c)
@@ -188,7 +219,7 @@ Expr *ast_binary(AstBuilder *b, Op op, Expr *a, Expr *c)
   e->u.bin.a = a;
   e->u.bin.b = c;
   extend_to(e, expr_end(c));
-  return e;
+  return deepen(b, e, depth_of(a) > depth_of(c) ? depth_of(a) : depth_of(c));
 }
 
 Expr *ast_if(AstBuilder *b, Token kw, Expr *c, Expr *a, Expr *e2)
@@ -200,7 +231,8 @@ Expr *ast_if(AstBuilder *b, Token kw, Expr *c, Expr *a, Expr *e2)
   e->u.cond.a = a;
   e->u.cond.b = e2;
   extend_to(e, expr_end(e2));
-  return e;
+  uint32_t d = depth_of(c) > depth_of(a) ? depth_of(c) : depth_of(a);
+  return deepen(b, e, d > depth_of(e2) ? d : depth_of(e2));
 }
 
 /* Parentheses leave no node, but the expression's range grows to cover them

@@ -11,6 +11,7 @@
 #define MOE_AST_H
 
 #include "arena.h"
+#include "diag.h"
 #include "source.h"
 #include "token.h"
 
@@ -47,6 +48,7 @@ struct Expr {
   ExprKind kind;
   Pos pos;
   uint32_t off, len;     /* source bytes covered */
+  uint32_t depth;        /* height of the tree below (a leaf is 1) */
   union {
     double num;
     int boolean;
@@ -119,9 +121,16 @@ typedef struct Program {
 } Program;
 
 /* Builder context shared by the grammar actions. */
+/* Deeper expression trees are refused: the checker, the evaluator and the
+ * lowering walk trees recursively, and a 100000-term sum must be an error,
+ * not a stack overflow. */
+#define AST_MAX_DEPTH 1000
+
 typedef struct AstBuilder {
   Arena *arena;
   const Source *src;
+  DiagList *diags;       /* for the depth error */
+  int too_deep;          /* reported once */
 } AstBuilder;
 
 Expr *ast_num(AstBuilder *b, Token t);

@@ -27,6 +27,8 @@ typedef struct QueryArgs {
   int method_given;
 } QueryArgs;
 int arg_query(Call *c, QueryArgs *q);
+/* 1 (with an error at argument i) when the session may not read files. */
+int arg_file_allowed(Call *c, int i, const char *path);
 
 /* "law X", or the call's own text when it is not a declaration. */
 void call_what(Call *c, StrBuf *sb, const char *noun);

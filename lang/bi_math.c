@@ -247,7 +247,7 @@ int bi_range(Call *c, Value *out)
 int bi_load(Call *c, Value *out)
 {
   const char *path;
-  if (arg_str(c, 0, &path))
+  if (arg_str(c, 0, &path) || arg_file_allowed(c, 0, path))
     return 1;
   DataMatrix m;
   if (data_load(&c->I->rt, path, &m))

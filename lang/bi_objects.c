@@ -153,7 +153,7 @@ int bi_empirical(Call *c, Value *out)
 {
   const char *path;
   int replace;
-  if (arg_str(c, 0, &path) || arg_bool(c, 1, 1, &replace))
+  if (arg_str(c, 0, &path) || arg_bool(c, 1, 1, &replace) || arg_file_allowed(c, 0, path))
     return 1;
   DataMatrix m;
   if (data_load(&c->I->rt, path, &m))

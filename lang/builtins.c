@@ -332,6 +332,13 @@ int arg_mat(Call *c, int i, const double **v, size_t *rows, size_t *cols)
                     kind_article(a.kind));
 }
 
+int arg_file_allowed(Call *c, int i, const char *path)
+{
+  if (!c->I->limits.no_files)
+    return 0;
+  return call_error(c, i, "cannot read '%s': this session may not read files", path);
+}
+
 int arg_query(Call *c, QueryArgs *q)
 {
   const Settings *s = &c->I->set;
@@ -345,6 +352,8 @@ int arg_query(Call *c, QueryArgs *q)
       arg_int(c, ie, (long)s->seed, 0, (long)9e15, &seed))
     return 1;
   q->o.samples = (uint64_t)samples;
+  if (c->I->limits.max_samples && q->o.samples > c->I->limits.max_samples)
+    q->o.samples = c->I->limits.max_samples;
   q->o.seed = (uint64_t)seed;
   if (arg_given(c, im)) {
     const char *m = "";

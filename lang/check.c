@@ -32,6 +32,7 @@ typedef struct Checker {
   int in_fn;             /* inside a fn body: later top-level names are visible */
   const Program *prog;
   int errors;
+  int oom;               /* a symbol could not be recorded: later errors are unreliable */
 } Checker;
 
 static VKind check_expr(Checker *c, const Expr *e, VKind expect);
@@ -75,8 +76,10 @@ static void push(Checker *c, const char *name, VKind kind, int nparams, Pos pos)
   if (c->n == c->cap) {
     int cap = c->cap ? c->cap * 2 : 32;
     Sym *v = rt_realloc(&c->I->rt, c->syms, (size_t)cap * sizeof *v);
-    if (!v)
+    if (!v) {
+      c->oom = 1;
       return;
+    }
     c->syms = v;
     c->cap = cap;
   }
@@ -713,5 +716,11 @@ int check_program(Interp *I, const Program *p)
   c.prog = p;
   check_stmts(&c, &p->stmts);
   rt_free(&I->rt, c.syms);
+  if (c.oom) {
+    /* A lost symbol makes later names look unknown: say what happened. */
+    diag_clear(&I->diags);
+    diag_error(&I->diags, (Pos){p->src, 1, 1}, 1, "out of memory while checking the script");
+    return 1;
+  }
   return c.errors;
 }

@@ -36,6 +36,7 @@ static Diag *append(DiagList *d)
     Diag *v = rt_realloc(d->rt, d->v, (size_t)cap * sizeof *v);
     if (!v) {
       d->dropped++;
+      d->oom = 1;
       return NULL;
     }
     d->v = v;
@@ -60,6 +61,7 @@ void diag_verror(DiagList *d, Pos pos, uint32_t span, const char *fmt, va_list a
   if (!g->msg) {
     d->n--;
     d->dropped++;
+    d->oom = 1;
   }
 }
 
@@ -88,6 +90,8 @@ void diag_hint(DiagList *d, const char *fmt, ...)
 
 /* The caret line copies the source line's tabs so the caret lines up in any
  * tab setting; other bytes become spaces (UTF-8 continuation bytes none). */
+#define DIAG_WINDOW 160
+
 static void caret(StrBuf *b, const char *line, size_t len, uint32_t col, uint32_t span)
 {
   for (uint32_t i = 0; i + 1 < col && i < len; i++) {
@@ -111,12 +115,25 @@ void diag_render(StrBuf *b, const Diag *g)
   if (s && g->pos.line > 0) {
     size_t len;
     const char *line = source_line(s, g->pos.line, &len);
+    uint32_t col = g->pos.col;
+    /* A long line is shown as a window of DIAG_WINDOW bytes around the
+     * column, cut at UTF-8 character boundaries and marked with "...". */
+    size_t from = 0, to = len;
+    if (len > DIAG_WINDOW) {
+      size_t c = col > 0 ? col - 1 : 0;
+      from = c > DIAG_WINDOW / 3 ? c - DIAG_WINDOW / 3 : 0;
+      while (from > 0 && ((unsigned char)line[from] & 0xC0) == 0x80)
+        from--;
+      to = from + DIAG_WINDOW < len ? from + DIAG_WINDOW : len;
+      while (to < len && ((unsigned char)line[to] & 0xC0) == 0x80)
+        to++;
+    }
     char gutter[16];
     int w = snprintf(gutter, sizeof gutter, "%5u", g->pos.line);
-    sb_printf(b, "%s | ", gutter);
-    sb_putn(b, line, len);
-    sb_printf(b, "\n%*s | ", w, "");
-    caret(b, line, len, g->pos.col, g->span);
+    sb_printf(b, "%s | %s", gutter, from > 0 ? "..." : "");
+    sb_putn(b, line + from, to - from);
+    sb_printf(b, "%s\n%*s | %s", to < len ? "..." : "", w, "", from > 0 ? "   " : "");
+    caret(b, line + from, to - from, col > from ? col - (uint32_t)from : 1, g->span);
     sb_putc(b, '\n');
   }
   if (g->hint)
@@ -127,7 +144,12 @@ void diag_render_all(StrBuf *b, const DiagList *d)
 {
   for (int i = 0; i < d->n; i++)
     diag_render(b, &d->v[i]);
-  if (d->dropped)
+  /* An error that could not be recorded was lost to an allocation failure:
+   * say that, not just how many are missing. */
+  if (d->oom)
+    sb_printf(b, "error: out of memory (%d error%s could not be shown)\n", d->dropped,
+              d->dropped == 1 ? "" : "s");
+  else if (d->dropped)
     sb_printf(b, "%d more error%s not shown\n", d->dropped, d->dropped == 1 ? "" : "s");
 }
 

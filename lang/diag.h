@@ -31,6 +31,7 @@ typedef struct DiagList {
   int n, cap;
   int dropped;           /* errors beyond DIAG_MAX (or lost to OOM) */
   int incomplete;        /* an error was caused by the end of the input */
+  int oom;               /* an error was lost to an allocation failure */
 } DiagList;
 
 void diag_init(DiagList *d, Rt *rt);

@@ -403,6 +403,9 @@ static int call_user(Interp *I, const Expr *e, Value fv, const ArgList *args, Va
     return eval_error(I, e, "%s() takes %d argument%s but %d %s given", def->name,
                       def->params.n, def->params.n == 1 ? "" : "s", args->n,
                       args->n == 1 ? "was" : "were");
+  if (interp_over_budget(I))
+    return eval_error(I, e, "this session's limit of %llu steps is reached",
+                      (unsigned long long)I->limits.max_steps);
   if (I->depth >= MAX_CALL_DEPTH)
     return eval_error(I, e, "function calls nested deeper than %d (is %s() recursive "
                       "without an end?)", MAX_CALL_DEPTH, def->name);
@@ -415,8 +418,9 @@ static int call_user(Interp *I, const Expr *e, Value fv, const ArgList *args, Va
       err = eval_error_at(I, a->name_pos, (uint32_t)strlen(a->name),
                           "user functions take positional arguments only");
     Value v;
-    if (!err && !(err = eval_expr(I, a->value, V_NIL, &v)))
-      err = scope_bind(I, &frame, def->params.v[i].name, v, def->params.v[i].pos);
+    if (!err && !(err = eval_expr(I, a->value, V_NIL, &v)) &&
+        scope_bind(I, &frame, def->params.v[i].name, v, def->params.v[i].pos))
+      err = eval_error(I, a->value, "out of memory");
   }
   if (!err) {
     Scope *saved = I->locals;

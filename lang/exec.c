@@ -257,13 +257,24 @@ static int exec_print(Interp *I, const Stmt *s)
 
 /* ------------------------------------------------------------ for */
 
+/* One pass; each pass counts as a step and sees Ctrl-C, even with an
+ * empty body. */
 static int run_body(Interp *I, const Stmt *s, Value item)
 {
+  if (I->interrupt || interp_over_budget(I)) {
+    val_drop(&I->rt, item);
+    if (I->interrupt)
+      return eval_error_at(I, s->pos, 1, "interrupted");
+    return eval_error_at(I, s->pos, 1, "this session's limit of %llu steps is reached",
+                         (unsigned long long)I->limits.max_steps);
+  }
   Scope frame;
   memset(&frame, 0, sizeof frame);
   frame.parent = I->locals;
   Scope *saved = I->locals;
   int err = scope_bind(I, &frame, s->name, item, s->name_pos);
+  if (err)
+    eval_error_at(I, s->name_pos, 1, "out of memory");
   I->locals = &frame;
   for (int i = 0; !err && i < s->body.n; i++)
     err = exec_stmt(I, s->body.v[i]);
@@ -347,6 +358,9 @@ int exec_stmt(Interp *I, const Stmt *s)
 {
   if (I->interrupt)
     return eval_error_at(I, s->pos, 1, "interrupted");
+  if (interp_over_budget(I))
+    return eval_error_at(I, s->pos, 1, "this session's limit of %llu steps is reached",
+                         (unsigned long long)I->limits.max_steps);
   switch (s->kind) {
   case S_LET: return exec_let(I, s);
   case S_FN: return exec_fn(I, s);

@@ -125,6 +125,11 @@ static int parse_file(Interp *I, const Stmt *s, Import *im)
 
 Import *import_load(Interp *I, const Stmt *s)
 {
+  if (I->limits.no_files) {
+    eval_error_at(I, s->path_pos, (uint32_t)strlen(s->path) + 2,
+                  "cannot import '%s': this session may not read files", s->path);
+    return NULL;
+  }
   char path[PATH_MAX];
   StrBuf tried;
   sb_init(&tried, &I->rt);
@@ -145,8 +150,16 @@ Import *import_load(Interp *I, const Stmt *s)
     eval_error_at(I, s->path_pos, 1, "out of memory");
     return NULL;
   }
-  if (parse_file(I, s, im))
+  if (parse_file(I, s, im)) {
+    /* Forget it (it is the last added), so a second import of the same
+     * file tries again rather than finding a half-made entry. */
+    if (!im->prog) {
+      I->nimports--;
+      rt_free(&I->rt, im->path);
+      rt_free(&I->rt, im);
+    }
     return NULL;
+  }
   return im;
 }
 

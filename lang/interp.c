@@ -14,8 +14,18 @@
 
 int interp_init(Interp *I, WriteFn out, void *out_ud, WriteFn err, void *err_ud)
 {
+  return interp_init_alloc(I, NULL, NULL, out, out_ud, err, err_ud);
+}
+
+int interp_init_alloc(Interp *I, RtReallocFn realloc_fn, void *alloc_ud, WriteFn out,
+                      void *out_ud, WriteFn err, void *err_ud)
+{
   memset(I, 0, sizeof *I);
   rt_init(&I->rt);
+  if (realloc_fn) {
+    I->rt.realloc_fn = realloc_fn;
+    I->rt.alloc_ud = alloc_ud;
+  }
   I->rt.interrupt = &I->interrupt;
   diag_init(&I->diags, &I->rt);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -240,6 +250,7 @@ int interp_run(Interp *I, Source *src, int check_only, int dump_ast, int *incomp
     return dump(I, p);
   if (check_only)
     return 0;
+  I->steps = 0;
   int err = exec_program(I, p);
   interp_flush_diags(I);
   return err ? 1 : 0;

@@ -47,6 +47,15 @@ typedef struct Settings {
   Method method;
 } Settings;
 
+/* Bounds a host puts on what a script may do: the fuzzer runs every input
+ * under them (tests/fuzz), and an embedder running scripts from others can
+ * too.  Zero fields mean no bound. */
+typedef struct Limits {
+  uint64_t max_samples;  /* a larger `samples` is clamped to this */
+  uint64_t max_steps;    /* statements run plus functions called, per run */
+  int no_files;          /* load, empirical and import are refused */
+} Limits;
+
 /* Which settings the command line fixed: `set` in a script leaves them. */
 enum { LOCK_SEED = 1, LOCK_SAMPLES = 2, LOCK_THREADS = 4, LOCK_METHOD = 8 };
 
@@ -77,11 +86,17 @@ typedef struct Interp {
   struct Import **chain;     /* files being checked, innermost last */
   int nchain, chain_cap;
   int prelude_names;     /* globals defined by the prelude (scripts may redefine them) */
+  Limits limits;
+  uint64_t steps;        /* counted against limits.max_steps, reset by interp_run */
 } Interp;
 
 /* Sets up a state with the default allocator and settings; output to the
  * given writers.  Returns nonzero on out-of-memory. */
 int interp_init(Interp *I, WriteFn out, void *out_ud, WriteFn err, void *err_ud);
+/* The same with the host's allocator, used for everything from the start
+ * (the prelude included).  NULL realloc_fn: the C library's. */
+int interp_init_alloc(Interp *I, RtReallocFn realloc_fn, void *alloc_ud, WriteFn out,
+                      void *out_ud, WriteFn err, void *err_ud);
 void interp_free(Interp *I);
 
 /* Runs a source (takes ownership of it).  check_only stops after the
@@ -106,6 +121,13 @@ void interp_flush_diags(Interp *I);
 int scope_bind(Interp *I, Scope *s, const char *name, Value v, Pos pos);
 Binding *scope_find(Scope *s, const char *name);
 void scope_free(Interp *I, Scope *s);
+
+/* Counts one step (a statement or a function call) against
+ * limits.max_steps; nonzero when the budget is spent. */
+static inline int interp_over_budget(Interp *I)
+{
+  return I->limits.max_steps && ++I->steps > I->limits.max_steps;
+}
 
 /* Looks a name up through the local scopes and the globals. */
 Binding *interp_lookup(Interp *I, const char *name);

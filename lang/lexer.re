@@ -13,6 +13,31 @@
 
 #include "parser.h"
 
+/* A script too large for 32-bit positions, or a line too long to show in a
+ * message, is an error before anything is read (the first long line only). */
+static void check_size(Lexer *lx)
+{
+  const Source *s = lx->src;
+  if (s->len > SOURCE_MAX_BYTES) {
+    diag_error(lx->diags, (Pos){s, 1, 1}, 1, "script larger than %u MiB",
+               SOURCE_MAX_BYTES >> 20);
+    lx->cur = lx->lim;
+    return;
+  }
+  const char *p = s->text, *end = s->text + s->len;
+  for (uint32_t line = 1; p < end; line++) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *e = nl ? nl : end;
+    if ((size_t)(e - p) > SOURCE_MAX_LINE) {
+      diag_error(lx->diags, (Pos){s, line, 1}, 1, "line longer than %u KiB",
+                 SOURCE_MAX_LINE >> 10);
+      diag_hint(lx->diags, "keep data in .npy or CSV files and load() them");
+      return;
+    }
+    p = e + 1;
+  }
+}
+
 void lex_init(Lexer *lx, const Source *src, DiagList *diags)
 {
   memset(lx, 0, sizeof *lx);
@@ -26,6 +51,7 @@ void lex_init(Lexer *lx, const Source *src, DiagList *diags)
   /* A UTF-8 byte order mark is not part of the script. */
   if (src->len >= 3 && memcmp(src->text, "\xEF\xBB\xBF", 3) == 0)
     lx->cur = lx->line_start = src->text + 3;
+  check_size(lx);
 }
 
 static Pos pos_at(const Lexer *lx, const char *p)
@@ -139,6 +165,11 @@ static int scan(Lexer *lx, Token *t)
             diag_error(lx->diags, p, 2, "unknown escape '\\%c' in string", *q);
             diag_hint(lx->diags, "the escapes are \\n \\t \\\" and \\\\");
           }
+        }
+        if ((size_t)(lx->cur - tok) - 2 > SOURCE_MAX_STRING) {
+          diag_error(lx->diags, pos_at(lx, tok), 1, "string longer than %u bytes",
+                     SOURCE_MAX_STRING);
+          diag_hint(lx->diags, "strings name files and methods; keep data in files");
         }
         t->len = (uint32_t)(lx->cur - tok);
         count_lines(lx, tok, lx->cur);

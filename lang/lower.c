@@ -54,6 +54,7 @@ typedef struct Template {
   Scope captured;
   char *what;
   int is_router;
+  int oom;               /* a capture failed: the template is unusable */
 } Template;
 
 typedef struct Lower {
@@ -71,6 +72,7 @@ typedef struct Lower {
   int needs_dim;         /* probe: the body needs the dimension itself */
   int depth;
   int quiet;             /* errors to rt->msg (specialising at a query) */
+  int oom;               /* a constant was lost: the next error is "out of memory" */
 } Lower;
 
 static int lower(Lower *L, const Expr *e, LVal *out);
@@ -87,6 +89,8 @@ static int lerr(Lower *L, const Expr *e, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (L->oom)
+    snprintf(msg, sizeof msg, "out of memory");
   if (L->quiet) {
     if (L->I->rt.status == RT_OK)
       rt_error(&L->I->rt, RT_EINVAL, "%s (in %s at %s:%u:%u)", msg, L->tpl->what,
@@ -121,6 +125,7 @@ static LVal lconst(Lower *L, Value v)
     if (!o) {
       val_drop(&L->I->rt, v);
       r.cv = val_nil();
+      L->oom = 1;
       return r;
     }
     L->owned = o;
@@ -1084,10 +1089,8 @@ static int lower_call(Lower *L, const Expr *e, LVal *out)
   return call_builtin(L, e, bi, out);
 }
 
-static int lower(Lower *L, const Expr *e, LVal *out)
+static int lower_node(Lower *L, const Expr *e, LVal *out)
 {
-  if (!e)
-    return 1;
   switch (e->kind) {
   case E_NUM: *out = lconst(L, val_num(e->u.num)); return 0;
   case E_BOOL: *out = lconst(L, val_bool(e->u.boolean)); return 0;
@@ -1102,6 +1105,19 @@ static int lower(Lower *L, const Expr *e, LVal *out)
   case E_IF: return lower_if(L, e, out);
   }
   return lerr(L, e, "cannot lower this expression");
+}
+
+/* Every node goes through here, so a constant lost to an allocation
+ * failure (lconst) is an error at the node that made it, before any
+ * parent can use it. */
+static int lower(Lower *L, const Expr *e, LVal *out)
+{
+  if (!e)
+    return 1;
+  int st = lower_node(L, e, out);
+  if (!st && L->oom)
+    st = lerr(L, e, "out of memory");
+  return st;
 }
 
 /* ------------------------------------------------------------ capture */
@@ -1120,12 +1136,17 @@ static int is_bound(const ParamList *p, const char *name)
  * the bodies of functions it names. */
 static void capture_name(Interp *I, Template *t, const char *name, const ParamList *bound)
 {
-  if (is_bound(bound, name) || scope_find(&t->captured, name))
+  if (t->oom || is_bound(bound, name) || scope_find(&t->captured, name))
     return;
   Binding *b = interp_lookup(I, name);
   if (!b)
     return;
-  scope_bind(I, &t->captured, name, val_copy(b->v), b->pos);
+  /* Binding before descending is what ends recursion through recursive
+   * functions, so a failed bind must stop the walk. */
+  if (scope_bind(I, &t->captured, name, val_copy(b->v), b->pos)) {
+    t->oom = 1;
+    return;
+  }
   if (b->v.kind == V_FUNC && as_func(b->v)->def)
     capture_expr(I, t, as_func(b->v)->def->value, &as_func(b->v)->def->params);
 }
@@ -1247,7 +1268,7 @@ static int compile(Template *t, int dim, int quiet, Lower *L, VmProg **prog)
     return lerr(L, s->value, "out of memory");
   LVal r;
   int st = lower(L, s->value, &r);
-  if (!st && L->arena.failed)
+  if (!st && (L->arena.failed || L->oom))
     st = lerr(L, s->value, "out of memory");
   if (st)
     return st;
@@ -1330,11 +1351,9 @@ static BlockFn *build_fn(Interp *I, Template *t, int *err, int *owns_template)
   lower_free(&L);
   if (*err)
     return NULL;
-  if (fixed) {
-    BlockFn *f = vm_blockfn(&I->rt, p);
-    *err = !f;
-    return f;
-  }
+  /* From here a NULL with *err == 0 means out of memory (the caller says so). */
+  if (fixed)
+    return vm_blockfn(&I->rt, p);
   /* Generic: the program just built serves dimension min_dim from the cache. */
   BlockFn *first = vm_blockfn(&I->rt, p);
   BlockFn *g = NULL;
@@ -1343,7 +1362,6 @@ static BlockFn *build_fn(Interp *I, Template *t, int *err, int *owns_template)
     g = blockfn_new(&I->rt, t->what, -1, first->out_dim, t, template_free);
   if (!g) {
     blockfn_unref(&I->rt, first);
-    *err = 1;
     return NULL;
   }
   g->min_dim = min_dim;
@@ -1353,6 +1371,8 @@ static BlockFn *build_fn(Interp *I, Template *t, int *err, int *owns_template)
   g->ncache = 1;
   return g;
 }
+
+static void template_free(Rt *rt, void *ctx);
 
 static Template *template_new(Interp *I, const Stmt *s)
 {
@@ -1366,7 +1386,12 @@ static Template *template_new(Interp *I, const Stmt *s)
   sb_init(&b, &I->rt);
   sb_printf(&b, "%s %s", s->kind == S_FN ? "fn" : ast_decl_name(s->decl), s->name);
   t->what = sb_take(&b);
-  capture_expr(I, t, s->value, &s->params);
+  if (t->what)
+    capture_expr(I, t, s->value, &s->params);
+  if (!t->what || t->oom) {
+    template_free(&I->rt, t);
+    return NULL;
+  }
   return t;
 }
 
@@ -1386,7 +1411,7 @@ static int schedule_values(Interp *I, const Stmt *s, BlockFn *f, Value *out)
   Rt *rt = &I->rt;
   double *t = rt_array(rt, n, sizeof *t), *tau = rt_array(rt, n, sizeof *tau);
   double *scratch = rt_array(rt, blockfn_scratch(f, n) + 1, sizeof *scratch);
-  int err = !t || !tau || !scratch;
+  int err = !t || !tau || !scratch ? eval_error(I, s->value, "out of memory") : 0;
   BlockErr be = {0};
   for (size_t i = 0; !err && i < n; i++)
     t[i] = (double)i;

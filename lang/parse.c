@@ -92,6 +92,7 @@ void parse_overflow(ParseCtx *pc)
   const Token *t = &pc->last;
   Pos at = {pc->b.src, t->line ? t->line : 1, t->col ? t->col : 1};
   diag_error(pc->diags, at, 1, "expression nested too deeply");
+  diag_hint(pc->diags, "split it into parts with let");
   pc->overflow = 1;
 }
 
@@ -118,6 +119,7 @@ Program *parse_program(Rt *rt, const Source *src, DiagList *diags, int *incomple
   memset(&pc, 0, sizeof pc);
   pc.b.arena = &prog->arena;
   pc.b.src = src;
+  pc.b.diags = diags;
   pc.prog = prog;
   pc.diags = diags;
   lex_init(&pc.lex, src, diags);

@@ -14,6 +14,13 @@
 
 #include "../runtime/rt.h"
 
+/* Limits on what the front end reads (docs/reliability.md): positions are
+ * 32-bit, and nobody writes scripts this large — data belongs in .npy or CSV
+ * files read with load(). */
+#define SOURCE_MAX_BYTES (64u << 20)   /* a script, whole */
+#define SOURCE_MAX_LINE (1u << 20)     /* one line */
+#define SOURCE_MAX_STRING 4096u        /* one string literal (paths, method names) */
+
 typedef struct Source {
   char *name;              /* file name as given, or "<stdin>", "<repl>", "-e" */
   char *text;              /* NUL-terminated; may contain other NULs (an error) */

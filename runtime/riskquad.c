@@ -61,10 +61,8 @@ static RtStatus parts_of(Rt *rt, const Model *m, const Target *y, int d, Parts *
   p->v = rt_calloc(rt, (size_t)d, sizeof *p->v);
   for (int i = 0; i < 4; i++)
     p->beta[i] = rt_calloc(rt, (size_t)d, sizeof *p->beta[i]);
-  if (!p->u || !p->v || !p->beta[0] || !p->beta[1] || !p->beta[2] || !p->beta[3]) {
-    parts_free(rt, p);
-    return RT_ENOMEM;
-  }
+  if (!p->u || !p->v || !p->beta[0] || !p->beta[1] || !p->beta[2] || !p->beta[3])
+    return RT_ENOMEM;        /* the caller frees what was allocated */
   *ok = fill(m, y, p);
   return RT_OK;
 }
