@@ -125,6 +125,98 @@ def bench_w2(args, tmp, d, K, N):
             "path": reports[0]["path"]}
 
 
+def train_script(P, steps, batch, threads):
+    """A student (the instance's router and experts) trained on its teacher
+    over N(0, I_d): the step bench/train_torch.py times."""
+    K = len(P["W"])
+    lines = [f"set threads = {threads}", "set seed = 12345",
+             f"law X = normal(dim = {len(P['W'][0])})",
+             f"router r = linear(W = {fmt_mat(P['W'])}, b = {fmt_list(P['b'])})",
+             f"router rt = linear(W = {fmt_mat(P['Wt'])}, b = {fmt_list(P['bt'])})"]
+    for k in range(K):
+        lines.append(f"expert e{k} = affine(beta = {fmt_list(P['B'][k])}, c = {P['c'][k]!r})")
+        lines.append(f"expert h{k} = affine(beta = {fmt_list(P['Bt'][k])}, c = {P['ct'][k]!r})")
+    experts = ", ".join(f"e{k}" for k in range(K))
+    teachers = ", ".join(f"h{k}" for k in range(K))
+    lines += [f"model m = moe(router = r, experts = [{experts}])",
+              f"target t = teacher(router = rt, experts = [{teachers}]) noise 0",
+              f"train m on t under X with schedule = 0.5, steps = {steps}, batch = {batch}, "
+              f"lr = 0.001, optimizer = \"adam\", log_every = {steps}"]
+    return "\n".join(lines) + "\n"
+
+
+def wall(cmd, repeats):
+    best = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        t = time.perf_counter() - t0
+        best = t if best is None else min(best, t)
+    return best
+
+
+def moe_train_rate(args, tmp, P, batch, steps, threads):
+    paths = []
+    for s in (steps, 2 * steps):
+        path = os.path.join(tmp, f"train-{s}-{threads}.moe")
+        with open(path, "w") as f:
+            f.write(train_script(P, s, batch, threads))
+        paths.append(path)
+    t1 = wall([args.moe, "--quiet", paths[0]], args.repeats)
+    t2 = wall([args.moe, "--quiet", paths[1]], args.repeats)
+    return steps / max(t2 - t1, 1e-9)
+
+
+def torch_train_rate(args, tmp, P, d, batch, steps, threads):
+    params = os.path.join(tmp, "train-params.json")
+    with open(params, "w") as f:
+        json.dump(dict(P, d=d), f)
+    best = None
+    for _ in range(args.repeats):
+        p = subprocess.run([PEER_PY, os.path.join(HERE, "train_torch.py"), params,
+                            "--batch", str(batch), "--steps", str(steps), "--threads", str(threads)],
+                           check=True, capture_output=True, text=True)
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        best = r if best is None or r["steps_per_s"] > best["steps_per_s"] else best
+    return best
+
+
+def bench_train(args, tmp, d, K, batch, steps):
+    """Gradient steps per second of `train` (forward, analytic backward, Adam)
+    at d, K and batch: the wall time of 2S steps minus that of S steps, so
+    start-up and parsing cancel.  Against PyTorch (CPU, float64, autograd,
+    the same step: bench/train_torch.py) when python3-torch is installed,
+    with 1 and with 2 threads on both sides (torch's OpenMP threads suffer
+    most on a busy machine, so each side's best is compared too); else
+    against the NumPy peer's forward pass (its W2 risk, samples/s)."""
+    P = peer_params(args.peer, "w2", d, K, tmp)
+    moe = {t: moe_train_rate(args, tmp, P, batch, steps, t) for t in (1, 2)}
+    out = {"workload": f"train step, d={d}, K={K}, batch={batch}, Adam",
+           "moe_steps_per_s": max(moe.values()), "moe_steps_per_s_1": moe[1],
+           "moe_steps_per_s_2": moe[2], "moe_samples_per_s": max(moe.values()) * batch}
+    try:
+        subprocess.run([PEER_PY, "-c", "import torch"], check=True, capture_output=True)
+        have_torch = True
+    except subprocess.CalledProcessError:
+        have_torch = False
+    if have_torch:
+        tr = {t: torch_train_rate(args, tmp, P, d, batch, steps, t) for t in (1, 2)}
+        out.update({"peer": f"PyTorch {tr[1]['torch']} (CPU, float64, autograd + Adam)",
+                    "peer_steps_per_s": max(r["steps_per_s"] for r in tr.values()),
+                    "peer_steps_per_s_1": tr[1]["steps_per_s"],
+                    "peer_steps_per_s_2": tr[2]["steps_per_s"]})
+        out["ratio"] = out["moe_steps_per_s"] / out["peer_steps_per_s"]
+        out["ratio_1_thread"] = moe[1] / tr[1]["steps_per_s"]
+    else:
+        N = 2_000_000
+        peer = run_peer(args.peer, "w2", d, K, N, 2, args.repeats)
+        out.update({"peer": "NumPy peer's forward pass (W2 risk over 12 temperatures, 2 workers; "
+                    "python3-torch is not installed)",
+                    "peer_samples_per_s": peer["samples_per_s"],
+                    "ratio": out["moe_samples_per_s"] / peer["samples_per_s"]})
+    return out
+
+
 def bench_accuracy(args, tmp, d, K, N_moe, N_peer):
     """Time to reach relative error 1e-4 on the gap at the schedule's tau
     nearest 0.01, for moe's auto path and the peer's naive Monte Carlo, each
@@ -244,7 +336,8 @@ def main():
                 ("load", lambda: bench_load(args, tmp)),
                 ("accuracy", lambda: bench_accuracy(args, tmp, 256, 8, 2_000_000 // scale,
                                                     200_000 // scale)),
-                ("density", lambda: bench_density(args, tmp))]
+                ("density", lambda: bench_density(args, tmp)),
+                ("train", lambda: bench_train(args, tmp, 64, 8, 8192, 100 // scale))]
         for tag, fn in plan:
             if args.only and tag not in args.only.split(","):
                 continue
@@ -256,7 +349,7 @@ def main():
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    peer_rows = [r for r in results if "peer_samples_per_s" in r]
+    peer_rows = [r for r in results if "peer_samples_per_s" in r and "agreement_z" in r]
     if peer_rows:
         print("| workload | moe samples/s | peer samples/s | ratio | estimates agree (max z) |")
         print("|---|---|---|---|---|")
@@ -274,6 +367,18 @@ def main():
         if "npy_seconds" in r:
             print(f"\nload() of a 256x4096 matrix: .npy {r['npy_seconds'] * 1e3:.1f} ms, "
                   f"CSV {r['csv_seconds'] * 1e3:.0f} ms")
+    for r in results:
+        if "moe_steps_per_s" in r:
+            peer = (f"{r['peer_steps_per_s']:.3g} steps/s" if "peer_steps_per_s" in r
+                    else f"{r['peer_samples_per_s']:.3g} samples/s")
+            print(f"\n{r['workload']}: moe {r['moe_steps_per_s']:.3g} steps/s "
+                  f"({r['moe_samples_per_s']:.3g} samples/s; 1 thread {r['moe_steps_per_s_1']:.3g}, "
+                  f"2 threads {r['moe_steps_per_s_2']:.3g}); {r['peer']}: {peer}: "
+                  f"**{r['ratio']:.2f}x**")
+            if "ratio_1_thread" in r:
+                print(f"  PyTorch 1 thread {r['peer_steps_per_s_1']:.3g}, 2 threads "
+                      f"{r['peer_steps_per_s_2']:.3g} steps/s; one thread each: "
+                      f"**{r['ratio_1_thread']:.2f}x**")
     vm_rows = [r for r in results if "expression_samples_per_s" in r]
     if vm_rows:
         print()

@@ -30,9 +30,15 @@ static int map1(Call *c, const char *name, double (*f)(double), Value *out)
 /* Domain checks first, so the message says why instead of "NaN". */
 static int positive_only(Call *c, const char *name, double lo, int strict)
 {
-  size_t n;
-  double *tmp;
-  const double *v = val_numbers(c->I, c->arg[0], &n, &tmp);
+  size_t n = 1;
+  double *tmp = NULL;
+  const double *v = &c->arg[0].u.num;   /* a number needs no copy */
+  if (c->arg[0].kind != V_NUM)
+    v = val_numbers(c->I, c->arg[0], &n, &tmp);
+  if (!v && c->I->rt.status == RT_ENOMEM) {
+    rt_clear(&c->I->rt);
+    return call_error(c, -1, "out of memory");
+  }
   if (c->arg[0].kind == V_MAT) {
     v = as_mat(c->arg[0])->v;
     n = as_mat(c->arg[0])->rows * as_mat(c->arg[0])->cols;

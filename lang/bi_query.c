@@ -4,8 +4,10 @@
  */
 #include <string.h>
 
+#include "../runtime/align.h"
 #include "../runtime/boundary.h"
 #include "../runtime/gate.h"
+#include "../runtime/hessian.h"
 #include "../runtime/iface.h"
 #include "../runtime/layer.h"
 #include "../runtime/risk.h"
@@ -226,10 +228,46 @@ int bi_interface_integral(Call *c, Value *out)
   return finish(c, st, res, out);
 }
 
-static int later(Call *c, const char *what)
+/* A target's input dimension against the law's (a teacher or a compiled
+ * expression has one; a generic expression fits any). */
+static int target_law_dim(Call *c, int it, int il)
 {
-  return call_error(c, -1, "%s() is not available yet in this build", what);
+  const Target *y = c->arg[it].u.p;
+  const Law *l = c->arg[il].u.p;
+  if (y->dim >= 0 && y->dim != l->dim)
+    return call_error(c, it, "the %s takes inputs of dimension %d but the law has dimension %d",
+                      y->kind == TARGET_TEACHER ? "teacher" : "target", y->dim, l->dim);
+  return 0;
 }
 
-int bi_hessian(Call *c, Value *out) { (void)out; return later(c, "hessian"); }
-int bi_alignment(Call *c, Value *out) { (void)out; return later(c, "alignment"); }
+int bi_hessian(Call *c, Value *out)
+{
+  QueryArgs q;
+  double tau;
+  if (model_law_dim(c, 0, 2) || target_law_dim(c, 1, 2) || arg_query(c, &q) ||
+      arg_num(c, 3, 0, &tau))
+    return 1;
+  if (!(tau > 0))
+    return call_error(c, 3, "tau must be > 0 (got %g)", tau);
+  Result *res = NULL;
+  RtStatus st = query_hessian(&c->I->rt, c->arg[0].u.p, c->arg[1].u.p, c->arg[2].u.p, tau,
+                              &q.o, &res);
+  return finish(c, st, res, out);
+}
+
+int bi_alignment(Call *c, Value *out)
+{
+  QueryArgs q;
+  int il = builtin_param(c->b, "law");
+  const Law *law = arg_given(c, il) ? c->arg[il].u.p : NULL;
+  if (arg_query(c, &q))
+    return 1;
+  Result *res = NULL;
+  RtStatus st = query_alignment(&c->I->rt, c->arg[0].u.p, c->arg[1].u.p, law, &q.o, &res);
+  if (st && st != RT_EINTR) {
+    const char *m = c->I->rt.msg;
+    int at = strstr(m, "teacher") && !strstr(m, "model") ? 1 : strstr(m, "the law") ? il : -1;
+    return call_rt_error(c, at);
+  }
+  return finish(c, st, res, out);
+}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "exec.h"
 #include "fields.h"
 #include "import.h"
 
@@ -621,8 +622,24 @@ static void check_train(Checker *c, const Stmt *s)
     if (known(k) && k != want[i])
       ERR(c, parts[i], "train needs %s here, not %s", kind_article(want[i]), kind_article(k));
   }
-  for (int i = 0; i < s->opts.n; i++)
-    check_expr(c, s->opts.v[i].value, V_NIL);
+  const char *const *names = train_option_names();
+  int nnames = 0;
+  while (names[nnames])
+    nnames++;
+  for (int i = 0; i < s->opts.n; i++) {
+    const Arg *a = &s->opts.v[i];
+    check_expr(c, a->value, V_NIL);
+    int found = 0;
+    for (int j = 0; a->name && j < nnames; j++)
+      found |= strcmp(names[j], a->name) == 0;
+    if (found || !a->name)
+      continue;
+    err(c, a->name_pos, (uint32_t)strlen(a->name), "train has no option '%s'", a->name);
+    const char *best = diag_suggest(a->name, names, nnames);
+    diag_hint(&c->I->diags, "%s%s%sthe options are schedule, steps, lr, batch, fixed, optimizer, "
+              "log_every, seed, init, init_scale and w", best ? "did you mean '" : "",
+              best ? best : "", best ? "'? " : "");
+  }
 }
 
 /* The names an imported program defines at its top level (and, since

@@ -372,7 +372,7 @@ int exec_stmt(Interp *I, const Stmt *s)
   case S_EXPR: return exec_expr(I, s);
   case S_IMPORT: return import_run(I, s);
   case S_EXTERN: return not_yet(I, s, "extern");
-  case S_TRAIN: return not_yet(I, s, "train");
+  case S_TRAIN: return exec_train(I, s);
   }
   return 0;
 }

@@ -12,4 +12,10 @@ int exec_stmt(Interp *I, const Stmt *s);
 /* Runs a program's statements in order, stopping at the first error. */
 int exec_program(Interp *I, const Program *p);
 
+/* `train m on y under X with ...` (exec_train.c). */
+int exec_train(Interp *I, const Stmt *s);
+
+/* The option names train accepts, NULL-terminated (for the checker). */
+const char *const *train_option_names(void);
+
 #endif

@@ -24,6 +24,10 @@ typedef enum OutFormat { FMT_TEXT, FMT_JSON, FMT_CSV } OutFormat;
 
 typedef void (*WriteFn)(void *ud, const char *s, size_t n);
 
+/* Progress of a long statement (train): done of total steps; called with
+ * done = 0 first and done = total last.  `what` names the work. */
+typedef void (*ProgressFn)(void *ud, const char *what, double done, double total);
+
 /* A name bound in a scope. */
 typedef struct Binding {
   char *name;
@@ -75,6 +79,8 @@ typedef struct Interp {
   WriteFn err;           /* rendered diagnostics */
   void *err_ud;
   int quiet;
+  ProgressFn progress;   /* NULL: no progress display (the moe program sets it on a terminal) */
+  void *progress_ud;
   int no_ffi;
   int depth;             /* fn call depth */
   const Stmt *decl;      /* the declaration being evaluated (names objects in messages) */

@@ -3,17 +3,23 @@
  * when stdin is a terminal.
  *
  * Exit status: 0 success, 1 an error in the script, 2 bad usage, 3 an input
- * file that cannot be read, 130 interrupted by Ctrl-C.
+ * file that cannot be read or the --output file that cannot be written,
+ * 130 interrupted by Ctrl-C (or stopped by SIGTERM/SIGHUP, which are
+ * treated the same way: the run stops at a block boundary and its output
+ * is finished, not cut).
  */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "interp.h"
+#include "outfile.h"
 #include "repl.h"
 
 static Interp *the_interp;
@@ -31,6 +37,59 @@ static void write_file(void *ud, const char *s, size_t n)
   fflush((FILE *)ud);
 }
 
+/* The progress bar of long statements (train): one line on stderr,
+ * redrawn at most ten times a second, erased when the work is done.  Only
+ * set up when stderr is a terminal; --quiet turns it off. */
+typedef struct Bar {
+  double t0, last;
+} Bar;
+
+static double now_seconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void eta_text(char *buf, size_t len, double s)
+{
+  if (s < 60)
+    snprintf(buf, len, "%.0fs", s);
+  else if (s < 3600)
+    snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+  else
+    snprintf(buf, len, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
+}
+
+static void progress_bar(void *ud, const char *what, double done, double total)
+{
+  Bar *b = ud;
+  double t = now_seconds();
+  if (done <= 0) {
+    b->t0 = t;
+    b->last = 0;
+    return;
+  }
+  if (done >= total) {
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    return;
+  }
+  if (t - b->last < 0.1)
+    return;
+  b->last = t;
+  enum { WIDTH = 30 };
+  int fill = (int)(WIDTH * done / total);
+  char bar[WIDTH + 1], eta[32];
+  for (int i = 0; i < WIDTH; i++)
+    bar[i] = i < fill ? '#' : '.';
+  bar[WIDTH] = '\0';
+  eta_text(eta, sizeof eta, (t - b->t0) * (total - done) / done);
+  fprintf(stderr, "\rtrain %s [%s] %3.0f%% %.0f/%.0f steps, ETA %s\033[K", what, bar,
+          100 * done / total, done, total, eta);
+  fflush(stderr);
+}
+
 static void usage(FILE *f)
 {
   fputs("usage: moe [options] [FILE...]\n"
@@ -44,6 +103,8 @@ static void usage(FILE *f)
         "      --dump-plan     run the definitions only, printing the block-VM code of\n"
         "                      each expert, router, target and schedule expression\n"
         "  -f, --format FMT    text (default), json (one object per report per line) or csv\n"
+        "  -o, --output FILE   write reports to FILE (whole: through a temporary file and\n"
+        "                      a rename, so an interrupted run never leaves it cut short)\n"
         "      --samples N     Monte Carlo samples (overrides 'set samples')\n"
         "      --seed S        random seed (overrides 'set seed')\n"
         "  -j, --threads N     worker threads (results do not depend on N)\n"
@@ -52,13 +113,13 @@ static void usage(FILE *f)
         "  -V, --version       print the version\n"
         "  -h, --help          this help\n"
         "\n"
-        "exit status: 0 success, 1 error in the script, 2 bad usage, 3 unreadable input,\n"
-        "130 interrupted\n",
+        "exit status: 0 success, 1 error in the script, 2 bad usage, 3 unreadable input\n"
+        "or unwritable output, 130 interrupted\n",
         f);
 }
 
 typedef struct Options {
-  const char *eval;
+  const char *eval, *output;
   int check, dump_ast;
 } Options;
 
@@ -81,6 +142,7 @@ static int apply_option(Interp *I, Options *o, int c, const char *arg)
   double x;
   switch (c) {
   case 'e': o->eval = arg; return -1;
+  case 'o': o->output = arg; return -1;
   case 'C': o->check = 1; return -1;
   case 'A': o->dump_ast = 1; return -1;
   case 'P': I->dump_plan = 1; return -1;
@@ -146,19 +208,21 @@ static int run_text(Interp *I, const char *name, const char *text, const Options
   return interp_run(I, src, o->check, o->dump_ast, NULL);
 }
 
+static int run_inputs(Interp *I, int argc, char **argv, const Options *o);
+
 static int run(Interp *I, int argc, char **argv)
 {
   static const struct option longs[] = {
       {"eval", required_argument, 0, 'e'}, {"check", no_argument, 0, 'C'},
       {"dump-ast", no_argument, 0, 'A'},   {"dump-plan", no_argument, 0, 'P'},
-      {"format", required_argument, 0, 'f'},
+      {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
       {"samples", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
       {"threads", required_argument, 0, 'j'}, {"no-ffi", no_argument, 0, 'F'},
       {"quiet", no_argument, 0, 'q'},       {"version", no_argument, 0, 'V'},
       {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   Options o = {0};
   int c;
-  while ((c = getopt_long(argc, argv, "e:f:j:qVh", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "e:f:j:o:qVh", longs, NULL)) != -1) {
     int st = apply_option(I, &o, c, optarg);
     if (st >= 0)
       return st;
@@ -166,6 +230,32 @@ static int run(Interp *I, int argc, char **argv)
   if (o.eval && optind < argc) {
     fprintf(stderr, "moe: give either -e or files, not both\n");
     return 2;
+  }
+  if (!o.output)
+    return run_inputs(I, argc, argv, &o);
+  OutFile of;
+  if (outfile_open(&of, o.output))
+    return 3;
+  I->out_ud = of.f;
+  int st = run_inputs(I, argc, argv, &o);
+  I->out_ud = stdout;
+  if (outfile_commit(&of, st == 0) && st == 0)
+    st = 3;
+  return st;
+}
+
+/* The script (or scripts, or the REPL) the command line names. */
+static int run_inputs(Interp *I, int argc, char **argv, const Options *o_)
+{
+  Options o = *o_;
+  if (o.eval || optind < argc || !isatty(0) || o.check || o.dump_ast) {
+    /* Not the REPL: SIGTERM and SIGHUP stop the run like Ctrl-C, so what
+     * it wrote is finished rather than cut. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
   }
   if (o.eval)
     return run_text(I, "-e", o.eval, &o);
@@ -220,6 +310,11 @@ int main(int argc, char **argv)
     return 1;
   }
   the_interp = &I;
+  Bar bar = {0, 0};
+  if (isatty(2)) {
+    I.progress = progress_bar;
+    I.progress_ud = &bar;
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;

@@ -1,8 +1,8 @@
 /*
  * datafile.c — the .npy and CSV readers behind data_load (see datafile.h).
  *
- * Three parts: file access (open, map or read whole), the .npy reader (a
- * small parser for the header's Python dict literal, then either the mapped
+ * Three parts: file access (open, read whole), the .npy reader (a
+ * small parser for the header's Python dict literal, then either the read
  * bytes are used as they are or each element is converted), and the CSV
  * reader (a hand-rolled scanner over the file read into one NUL-terminated
  * buffer; numbers go through strtod_l in the C locale after a strict syntax
@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,29 +57,29 @@ static RtStatus syserr(Rt *rt, const char *verb, const char *path, int err)
 
 /* ----------------------------------------------------------- file access */
 
-/* The bytes of one file, either mapped or read into a block from the hook. */
+/* The bytes of one file, read into a block from the hook.  Files are read,
+ * never mapped: a mapping turns another process truncating the file into
+ * SIGBUS at some later access, and a library must not die of that. */
 typedef struct Bytes {
   const unsigned char *p;
   size_t n;
   void *heap;
-  void *map;
-  size_t map_len;
 } Bytes;
 
 static void bytes_release(Rt *rt, Bytes *b)
 {
-  if (b->map)
-    munmap(b->map, b->map_len);
   rt_free(rt, b->heap);
   memset(b, 0, sizeof *b);
 }
 
-/* Opens a regular file for reading; directories and devices are refused
- * here so that every later read is of a plain file of known size. */
+/* Opens a regular file for reading; directories, FIFOs and devices are
+ * refused here so that every later read is of a plain file of known size.
+ * O_NONBLOCK keeps open() itself from waiting for a FIFO's writer; it
+ * changes nothing for the regular files that get past the check. */
 static RtStatus open_file(Rt *rt, const char *path, int *fd, size_t *size)
 {
   struct stat st;
-  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (*fd < 0)
     return syserr(rt, "open", path, errno);
   int err = fstat(*fd, &st) ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
@@ -118,18 +117,6 @@ static RtStatus read_all(Rt *rt, const char *path, int fd, size_t size, Bytes *b
   }
   buf[got] = '\0';
   *b = (Bytes){ .p = buf, .n = got, .heap = buf };
-  return RT_OK;
-}
-
-/* Maps the whole file read-only; falls back to reading where mmap fails. */
-static RtStatus map_file(Rt *rt, const char *path, int fd, size_t size, Bytes *b)
-{
-  if (size == 0)
-    return read_all(rt, path, fd, size, b);
-  void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (m == MAP_FAILED)
-    return read_all(rt, path, fd, size, b);
-  *b = (Bytes){ .p = m, .n = size, .map = m, .map_len = size };
   return RT_OK;
 }
 
@@ -502,10 +489,6 @@ static RtStatus npy_data(Rt *rt, Bytes *b, const Npy *h, DataMatrix *out)
     return npy_convert(rt, src, h, out);
   out->data = (const double *)(const void *)src;
   out->heap = b->heap;
-  out->map = b->map;
-  out->map_len = b->map_len;
-  if (b->map)
-    madvise(b->map, b->map_len, MADV_WILLNEED);
   memset(b, 0, sizeof *b);
   return RT_OK;
 }
@@ -515,7 +498,7 @@ static RtStatus load_npy(Rt *rt, const char *path, int fd, size_t size,
 {
   Bytes b;
   Npy h = { 0 };
-  RtStatus s = map_file(rt, path, fd, size, &b);
+  RtStatus s = read_all(rt, path, fd, size, &b);
   if (s)
     return s;
   s = npy_header(rt, path, &b, &h);
@@ -972,8 +955,6 @@ void data_free(Rt *rt, DataMatrix *m)
 {
   if (!m)
     return;
-  if (m->map)
-    munmap(m->map, m->map_len);
   rt_free(rt, m->heap);
   rt_free(rt, m->names);
   memset(m, 0, sizeof *m);

@@ -21,8 +21,11 @@
  *  - .npy: versions 1.0, 2.0, 3.0; dtypes float64/float32, int8..int64 and
  *    uint8..uint64 in either byte order (integers beyond 2^53 round);
  *    fortran_order arrays are transposed into C order.  A little-endian
- *    float64 C-order file is memory-mapped, not copied (that mapping is not
- *    seen by the allocation hook).  Bytes after the array are ignored, as
+ *    float64 C-order file is used where it was read, not converted.  Files
+ *    are read, never memory-mapped, so a file truncated or rewritten by
+ *    another process while loaded cannot crash the process (SIGBUS); one
+ *    that shrinks during the read is reported as truncated.  A FIFO or
+ *    device is refused before any read, so a load never blocks.  Bytes after the array are ignored, as
  *    numpy does.
  *  - CSV: rows are samples.  The separator is ',', or tab for a ".tsv"
  *    file or when the first row has a tab and no comma outside quotes.
@@ -52,8 +55,6 @@ typedef struct DataMatrix {
   char **names;        /* cols header names (CSV with a header), else NULL */
   /* Ownership, private to datafile.c: data points into exactly one. */
   void *heap;          /* a block from the allocation hook, or NULL */
-  void *map;           /* an mmap of the whole .npy file, or NULL */
-  size_t map_len;
 } DataMatrix;
 
 /* Loads path into *out (which need not be initialised).  ".npy" is NumPy,

@@ -7,8 +7,9 @@
  * block function, or a teacher (a hard-routed mixture of experts).  A model
  * is a router, K experts and a gate.  A schedule is the list of
  * temperatures τ_0, τ_1, ... (expression schedules are evaluated when they
- * are declared).  All are reference-counted and immutable once built,
- * except that training replaces a model's parameters in place.
+ * are declared).  All are reference-counted and immutable once built:
+ * training builds a new model (runtime/train.h) and never changes one that
+ * others may share.
  */
 #ifndef MOE_MODEL_H
 #define MOE_MODEL_H

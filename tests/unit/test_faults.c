@@ -8,8 +8,11 @@
  * Lua's and SQLite's allocation-failure test, on moe, over every example
  * and every script test.
  *
- * MOE_FAULT_STRIDE=k (default 1) tests every k-th n past the first 2000,
- * for quick runs; CI runs them all.  MOE_FAULT_ONLY=n MOE_FAULT_FILE=name
+ * Every n up to 2000 is tried (that covers parsing, checking and setting
+ * up every script here); past it the sweep takes at most FAULT_TAIL_RUNS
+ * evenly spaced n, so a script that trains a model for thousands of steps
+ * (and allocates per step) costs seconds, not hours.  MOE_FAULT_STRIDE=k
+ * sets a larger minimum stride past 2000 for quick runs.  MOE_FAULT_ONLY=n MOE_FAULT_FILE=name
  * runs one case and prints what it wrote, for debugging.
  */
 #include <dirent.h>
@@ -59,7 +62,10 @@ static char *slurp(const char *path, size_t *n)
   return buf;
 }
 
+enum { FAULT_HEAD = 2000, FAULT_TAIL_RUNS = 400 };
+
 typedef struct Sweep {
+  long total;            /* allocations the script makes when none fails */
   char baseline[512];    /* the first line the script writes to stderr on its own */
   long runs, init_failed, oom, other;
   int leaked, unusable, bad_message;
@@ -82,7 +88,7 @@ static int run_failing_at(const char *name, const char *text, size_t len, long n
     sw->init_failed++;
   } else {
     I.set.threads = 1;
-    I.limits.max_samples = 1000;
+    I.limits.max_samples = 100;   /* queries and training batches: tiny, for speed */
     I.limits.max_steps = 100000;
     int st = 0;
     Source *src = source_new(&I.rt, name, text, len);
@@ -113,6 +119,8 @@ static int run_failing_at(const char *name, const char *text, size_t len, long n
     if (!again || interp_run(&I, again, 0, 0, NULL) != 0 || !out.text || !strstr(out.text, "42"))
       sw->unusable++;
   }
+  if (n < 0)
+    sw->total = a.allocations;
   if (n < 0 && err.text) {
     size_t l = strcspn(err.text, "\n");
     snprintf(sw->baseline, sizeof sw->baseline, "%.*s", (int)(l < 500 ? l : 500), err.text);
@@ -149,7 +157,10 @@ static void sweep_file(const char *path, const char *name, long stride)
     free(text);
     return;
   }
-  for (;; n += n < 2000 ? 1 : stride)
+  long tail = (sw.total - FAULT_HEAD) / FAULT_TAIL_RUNS;
+  if (tail > stride)
+    stride = tail;
+  for (;; n += n < FAULT_HEAD ? 1 : stride)
     if (run_failing_at(name, text, len, n, &sw))
       break;
   ok(sw.leaked == 0, "%s: %ld runs (allocations failed at 0..%ld), none leaked (%d did)", name,

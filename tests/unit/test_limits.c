@@ -169,6 +169,24 @@ static void test_host_limits(void)
               "print boundary_mass(r, X, w = [0.1], method = \"mc\", samples = 1e9).samples\n") == 0 &&
       has(&s.out, "500");
   ok(r, "samples clamped to the host's limit: %s", s.out.text);
+  /* Training: every step counts against the budget, checked before any runs. */
+  s.I.limits.max_steps = 200;
+  static const char *model =
+      "law X%d = normal(dim = 2)\nrouter r%d = linear(W = [[1, 0], [0, 1]])\n"
+      "model m%d = moe(r%d, [affine([1, 0], 0), affine([0, 1], 0)])\n"
+      "target t%d = teacher(r%d, [affine([2, 0], 0), affine([0, 2], 0)])\n";
+  char text[1024], defs[512];
+  snprintf(defs, sizeof defs, model, 1, 1, 1, 1, 1, 1);
+  snprintf(text, sizeof text, "%strain m1 on t1 under X1 with schedule = 0.5, steps = 1e15\n", defs);
+  r = runs(&s, text) == 1 &&
+      has(&s.err, "t.moe:5:1: error: train asks for 1000000000000000 steps; this session has ");
+  ok(r, "training steps beyond the budget refused at once: %.140s", s.err.text);
+  snprintf(defs, sizeof defs, model, 2, 2, 2, 2, 2, 2);
+  snprintf(text, sizeof text, "%strain m2 on t2 under X2 with schedule = 0.5, steps = 20, "
+           "batch = 1e9\nprint m2.router.W\n", defs);
+  ok(runs(&s, text) == 0, "20 steps of a clamped batch of 1e9 run within the limits: %.140s",
+     s.err.text);
+  s.I.limits.max_steps = 0;
   still_usable(&s, "host limits");
   close_session(&s, "host limits");
 }
