@@ -91,11 +91,25 @@ def bench_w1(args, tmp, d, K, N):
             "path": reports[0]["path"]}
 
 
-def risk_script(P, N, threads, method, query="risk"):
+def mat_arg(m, tmp, name):
+    """A matrix written into the script, or, when it would pass the
+    interpreter's 1 MiB line limit (d = 256 covariances do), saved as .npy
+    (the same float64 bits) and read with load()."""
+    text = fmt_mat(m)
+    if len(text) < 256 * 1024 or tmp is None:
+        return text
+    import numpy as np
+    path = os.path.join(tmp, name + ".npy")
+    np.save(path, np.array(m, dtype=np.float64))
+    return f'load("{path}")'
+
+
+def risk_script(P, N, threads, method, query="risk", tmp=None):
     """W2: affine experts and a hard-routed affine teacher over a normal law."""
     K = len(P["W"])
+    cov = mat_arg(P["S"], tmp, f"cov-{len(P['mu'])}")
     lines = [f"set threads = {threads}", "set seed = 12345",
-             f"law X = normal(mean = {fmt_list(P['mu'])}, cov = {fmt_mat(P['S'])})",
+             f"law X = normal(mean = {fmt_list(P['mu'])}, cov = {cov})",
              f"router r = linear(W = {fmt_mat(P['W'])}, b = {fmt_list(P['b'])})",
              f"router rt = linear(W = {fmt_mat(P['Wt'])}, b = {fmt_list(P['bt'])})"]
     for k in range(K):
@@ -225,7 +239,8 @@ def bench_accuracy(args, tmp, d, K, N_moe, N_peer):
     P = peer_params(args.peer, "w2", d, K, tmp)
     j = min(range(len(P["taus"])), key=lambda i: abs(P["taus"][i] - 0.01))
     peer = run_peer(args.peer, "w2", d, K, N_peer, 2, 1)
-    secs, reports = run_moe(args.moe, risk_script(P, N_moe, 2, "auto"), tmp, f"acc-{d}-{K}", 1)
+    secs, reports = run_moe(args.moe, risk_script(P, N_moe, 2, "auto", tmp=tmp), tmp,
+                            f"acc-{d}-{K}", 1)
     row = reports[0]["rows"][j]
 
     def need(se, n, gap, sec):

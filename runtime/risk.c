@@ -17,6 +17,7 @@
 #include "jointmap.h"
 #include "margin.h"
 #include "msampler.h"
+#include "risklayer.h"
 #include "riskmc.h"
 
 typedef struct Problem {
@@ -408,8 +409,9 @@ static void plain_path(const Problem *p, char *path, size_t len)
              router_kind_name(p->m->router), p->m->nexp);
 }
 
-/* Rao–Blackwell when it applies and auto asked; plain Monte Carlo when
- * "mc" is asked or nothing better exists. */
+/* The boundary layer on top of Rao–Blackwell when they apply and auto
+ * asked (plain Rao–Blackwell where the layer does not apply); plain Monte
+ * Carlo when "mc" is asked or nothing better exists. */
 static RtStatus run_risk(Rt *rt, const Problem *p, const double *tau, size_t ntau,
                          const QueryOpts *o, Result *res, RiskOut *r)
 {
@@ -425,27 +427,36 @@ static RtStatus run_risk(Rt *rt, const Problem *p, const double *tau, size_t nta
   if (o->method == METHOD_EXACT || o->method == METHOD_QUADRATURE)
     return no_exact(rt, res->query, o->method);
   double h = 0;
-  RtStatus st = kappa_scale(rt, p, o, &h);
   LossFns L = {(void *)p, plain_scratch, plain_prepare, plain_hard, plain_soft};
+  LayerInfo li = {0};
   int rb = 0;
   char path[240];
-  if (!st && o->method == METHOD_AUTO)
+  RtStatus st = RT_OK;
+  if (o->method == METHOD_AUTO)
     st = riskrb_init(rt, p->m, p->y, p->x, &L, &rb);
-  if (st)
-    return st;
+  if (!st && rb)
+    st = risklayer_run(rt, &L, p->m, tau, ntau, p->y->noise, o, r, &li);
+  if (!st && !li.applies)
+    st = kappa_scale(rt, p, o, &h);
   if (rb)
     snprintf(path, sizeof path, "Rao-Blackwell: the routing logits sampled, the squared "
              "error's conditional expectation given them in closed form (common random numbers)");
   else
     plain_path(p, path, sizeof path);
-  st = risk_accumulate(rt, &L, tau, ntau, h, p->y->noise, o, r);
+  if (!st && !li.applies)
+    st = risk_accumulate(rt, &L, tau, ntau, h, p->y->noise, o, r);
   if (rb)
     riskrb_free(rt, &L);
-  result_method(res, "mc", path);
+  if (st && st != RT_EINTR)
+    return st;
+  result_method(res, "mc", li.applies ? li.path : path);
   res->samples = r->done;
   res->seed = o->seed;
   res->partial = st == RT_EINTR;
-  kappa_note(res, r);
+  if (li.applies)
+    result_str(res, "kappa_control", li.kappa_note);
+  else
+    kappa_note(res, r);
   return st;
 }
 

@@ -48,6 +48,20 @@ RtStatus riskrb_init(Rt *rt, const Model *m, const Target *y, const Law *x, Loss
                      int *ok);
 void riskrb_free(Rt *rt, LossFns *L);
 
+/* The Rao–Blackwell space of riskrb_init's estimator, for the estimators
+ * built on it (risklayer.c): y ~ N(0, I_q) and Z = mean + factor·y stacks
+ * the model's K logits, the teacher's Kt logits (Kt = 0: an affine target),
+ * then E[V | y] for the values V = (the K experts, then the target or the
+ * teacher's Kt experts); CV (nV × nV) is Cov(V | y), the same for every y.
+ * The pointers stay valid until riskrb_free. */
+typedef struct RbSpace {
+  int K, Kt, q, nR, nV;  /* nR = K + Kt rows of logits, nV values */
+  const double *mean;    /* nR + nV */
+  const double *factor;  /* (nR + nV) × q, row-major */
+  const double *CV;      /* nV × nV */
+} RbSpace;
+void riskrb_space(const LossFns *L, RbSpace *out);
+
 /* The quadrature path (K = 2, see riskquad.c): fills out (standard errors
  * are the quadrature's error estimates) when the problem qualifies; *ok = 0
  * (RT_OK) when it does not. */

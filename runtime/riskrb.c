@@ -284,6 +284,12 @@ RtStatus riskrb_init(Rt *rt, const Model *m, const Target *y, const Law *x, Loss
   return RT_OK;
 }
 
+void riskrb_space(const LossFns *L, RbSpace *out)
+{
+  const RbCtx *c = L->ctx;
+  *out = (RbSpace){c->K, c->Kt, c->q, c->nR, c->nV, c->law->mean, c->law->factor, c->CV};
+}
+
 void riskrb_free(Rt *rt, LossFns *L)
 {
   RbCtx *c = L->ctx;
