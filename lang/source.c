@@ -34,13 +34,13 @@ static RtStatus slurp(Rt *rt, FILE *f, const char *path, char **buf, size_t *len
     return RT_ENOMEM;
   for (;;) {
     n += fread(b + n, 1, cap - n, f);
-    if (n < cap)
-      break;
     if (n > SOURCE_MAX_BYTES) {
       rt_free(rt, b);
       return rt_error(rt, RT_EIO, "'%s' is larger than %u MiB: scripts are read whole (keep "
                       "data in .npy or CSV files and load() them)", path, SOURCE_MAX_BYTES >> 20);
     }
+    if (n < cap)
+      break;
     char *nb = cap > SIZE_MAX / 2 ? NULL : rt_realloc(rt, b, cap * 2);
     if (!nb) {
       rt_free(rt, b);

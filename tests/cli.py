@@ -124,6 +124,17 @@ def test_output(d):
        "--output naming a directory: exit 3, 'Is a directory'", r.stderr)
 
 
+def test_huge_script(d):
+    path = os.path.join(d, "huge.moe")
+    with open(path, "w") as f:
+        f.write("#\n" * (33 * 1024 * 1024))     # 66 MiB of comment lines
+    r = subprocess.run([MOE, path], capture_output=True, text=True)
+    os.unlink(path)
+    ok(r.returncode == 3 and r.stderr == f"moe: '{path}' is larger than 64 MiB: scripts are read "
+       "whole (keep data in .npy or CSV files and load() them)\n",
+       "a script file over 64 MiB: exit 3 and a message naming it", r.stderr)
+
+
 def current_umask():
     m = os.umask(0)
     os.umask(m)
@@ -189,6 +200,7 @@ def test_stdout_interrupt(d):
 def main():
     with tempfile.TemporaryDirectory(prefix="moe-cli-") as d:
         test_output(d)
+        test_huge_script(d)
         test_interrupt(d, signal.SIGINT, "SIGINT")
         test_interrupt(d, signal.SIGTERM, "SIGTERM")
         test_killed(d)

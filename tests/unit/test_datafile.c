@@ -7,8 +7,9 @@
  * and, when /usr/bin/python3 has numpy, also by numpy itself (those checks
  * are reported as SKIP otherwise).  An allocator that fails after N
  * allocations checks that every failure point returns "out of memory" and
- * leaks nothing.  Set DATAFILE_NO_TIMING=1 to skip the speed checks (they are
- * skipped under valgrind on their own).
+ * leaks nothing.  Large files are loaded and checked for their values; how
+ * long that takes is printed as a comment, never asserted (load times are
+ * measured by make bench, docs/benchmarks.md).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,14 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 /* ------------------------------------------------------------ helpers */
 
@@ -53,11 +46,6 @@ static double now(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int timing_checked(void)
-{
-  return !getenv("DATAFILE_NO_TIMING") && !RUNNING_ON_VALGRIND;
 }
 
 static void write_bytes(const char *name, const void *p, size_t n)
@@ -612,7 +600,7 @@ static void test_alloc_failures(void)
   sweep_failures("c.npy");
 }
 
-/* ------------------------------------------------------------- speed */
+/* ------------------------------------------------------- large files */
 
 enum { BIG_R = 4096, BIG_C = 256 };
 
@@ -642,10 +630,6 @@ static void timed_load(const char *path, const char *what)
   t = now() - t;
   printf("# %s 4096x256 loaded in %.1f ms\n", what, t * 1e3);
   ok(loaded && big_ok(&m), "%s 4096x256 values right", what);
-  if (timing_checked())
-    ok(t < 1.0, "%s 4096x256 loads in under a second (%.3f s)", what, t);
-  else
-    skip(1, "timing not checked here");
   data_free(&rt, &m);
 }
 

@@ -97,6 +97,17 @@ static void test_front_end_sizes(void)
   size_t n;
   open_session(&s, 0);
 
+  /* A script over 64 MiB (short lines, so only its size is wrong). */
+  size_t big = (size_t)SOURCE_MAX_BYTES + 2;
+  char *huge = malloc(big + 1);
+  for (size_t i = 0; i < big; i += 2)
+    memcpy(huge + i, "#\n", 2);
+  huge[big] = '\0';
+  ok(run(&s, huge, big) == 1 && has(&s.err, "t.moe:1:1: error: script larger than 64 MiB"),
+     "a script over 64 MiB: %.60s", s.err.text);
+  free(huge);
+  still_usable(&s, "huge script");
+
   char *text = filled("let a = 1\nlet s = \"", 'x', SOURCE_MAX_LINE, "\"\n", &n);
   int r = run(&s, text, n) == 1 && has(&s.err, "t.moe:2:1: error: line longer than 1024 KiB") &&
           has(&s.err, "hint: keep data in .npy or CSV files and load() them");
