@@ -23,7 +23,7 @@ import re
 import sys
 
 SRC = os.environ.get("MOE_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MIN_COVERED = 125
+MIN_COVERED = 242
 
 EMITTERS = ("eval_error", "eval_error_at", "call_error", "diag_error", "ERR", "lerr",
             "rt_error", "ferr", "syserr", "malformed")
