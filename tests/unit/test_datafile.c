@@ -516,6 +516,22 @@ static void test_npy_errors(void)
                "key.npy: malformed header: unknown key 'x'");
   npy_dict_err("shape.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1 2)}",
                "shape.npy: malformed header: bad 'shape'");
+  /* Each way the header dict can be malformed, with its own message. */
+  npy_dict_err("list.npy", "['descr', '<f8']", "list.npy: malformed header: expected '{'");
+  npy_dict_err("descr5.npy", "{'descr': 5, 'fortran_order': False, 'shape': (2,), }",
+               "descr5.npy: malformed header: 'descr' is not a string");
+  npy_dict_err("order0.npy", "{'descr': '<f8', 'fortran_order': 0, 'shape': (2,), }",
+               "order0.npy: malformed header: 'fortran_order' is not True or False");
+  npy_dict_err("shapelist.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': [2], }",
+               "shapelist.npy: malformed header: 'shape' is not a tuple");
+  npy_dict_err("nocomma.npy", "{'descr': '<f8' 'fortran_order': False, 'shape': (2,), }",
+               "nocomma.npy: malformed header: expected ',' or '}'");
+  npy_dict_err("nocolon.npy", "{'descr' '<f8', 'fortran_order': False, 'shape': (2,), }",
+               "nocolon.npy: malformed header: expected 'key': value");
+  npy_dict_err("nodescr.npy", "{'fortran_order': False, 'shape': (2,), }",
+               "nodescr.npy: malformed header: no 'descr'");
+  npy_dict_err("after.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), } 7",
+               "after.npy: malformed header: text after the dict");
   write_text("arch.npz", "PK");
   expect_err("arch.npz", RT_EIO,
              "arch.npz: .npz archives are not supported; save one array with np.save");
