@@ -135,7 +135,8 @@ int bi_mixture(Call *c, Value *out)
   if (arg_vec(c, 0, &w, &nw))
     return 1;
   if (nw != of->n)
-    return call_error(c, 0, "%zu weights for %zu laws", nw, of->n);
+    return call_error(c, 0, "%zu weight%s for %zu law%s: give one weight per law", nw,
+                      nw == 1 ? "" : "s", of->n, of->n == 1 ? "" : "s");
   for (size_t i = 0; i < of->n; i++)
     if (of->v[i].kind != V_LAW)
       return call_error(c, 1, "item %zu of 'of' is %s, not a law", i,
@@ -203,6 +204,8 @@ int bi_affine(Call *c, Value *out)
   double c0;
   if (arg_vec(c, 0, &beta, &n) || arg_num(c, 1, 0, &c0))
     return 1;
+  if (n == 0)
+    return call_error(c, 0, "beta is empty: an affine expert needs one coefficient per input");
   Expert *e;
   if (rt_check(c, expert_affine(&c->I->rt, (int)n, beta, c0, &e), 0))
     return 1;

@@ -128,7 +128,11 @@ static int taus(Call *c, int i, const double **tau, size_t *n)
     *n = ((Schedule *)v.u.p)->n;
     return 0;
   }
-  return arg_vec(c, i, tau, n);
+  if (arg_vec(c, i, tau, n))
+    return 1;
+  if (*n == 0)
+    return call_error(c, i, "no temperatures: give at least one tau");
+  return 0;
 }
 
 int bi_layer(Call *c, Value *out)

@@ -160,9 +160,12 @@ static int check_index(Interp *I, const Expr *e, double x, size_t len, const cha
 {
   if (x != floor(x))
     return eval_error(I, e, "an index must be a whole number, not %g", x);
+  if (len == 0)
+    return eval_error(I, e, "index %g into an empty %s (it has no elements)", x,
+                      strncmp(what, "a ", 2) == 0 ? what + 2 : what);
   if (x < 0 || x >= (double)len)
     return eval_error(I, e, "index %g is out of bounds for %s of length %zu (indices are 0 to %zu)",
-                      x, what, len, len ? len - 1 : 0);
+                      x, what, len, len - 1);
   *out = (size_t)x;
   return 0;
 }

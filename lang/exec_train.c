@@ -87,7 +87,9 @@ static int schedule_opt(Interp *I, const Expr *e, TrainArgs *a)
     rt_clear(&I->rt);
     return eval_error(I, e, "out of memory");
   }
-  if (!tau || a->o.ntau == 0)
+  if (tau && a->o.ntau == 0)
+    return eval_error(I, e, "the schedule is empty: give at least one temperature");
+  if (!tau)
     return eval_error(I, e, "schedule must be a schedule, a vector of temperatures or a "
                       "number, not %s", kind_article(a->sched.kind));
   a->o.tau = a->sched.kind == V_NUM ? &a->sched.u.num : tau;

@@ -54,6 +54,20 @@ static RtStatus logit_law_of(Rt *rt, const Router *r, const Law *normal, LogitLa
   return RT_OK;
 }
 
+/* The orthant paths sum over a mixture's normal components, at most this
+ * many; auto takes Monte Carlo beyond it. */
+#define MAX_COMPONENTS 256
+
+static int count_components(const Law *l)
+{
+  if (l->kind != LAW_MIXTURE)
+    return 1;
+  int n = 0;
+  for (int i = 0; i < l->ncomp && n <= MAX_COMPONENTS; i++)
+    n += count_components(l->comps[i]);
+  return n;
+}
+
 /* auto: closed forms for K = 2, orthants up to ORTHANT_SMALL_K logits, then
  * the conditional density (full rank) or Monte Carlo. */
 static BPath auto_path(const Router *r, const Law *l, MarginSpec ms, int density)
@@ -63,7 +77,7 @@ static BPath auto_path(const Router *r, const Law *l, MarginSpec ms, int density
   if (r->K == 2)
     return BP_K2;
   if (r->K <= ORTHANT_SMALL_K)
-    return BP_ORTHANT;
+    return count_components(l) <= MAX_COMPONENTS ? BP_ORTHANT : BP_MC;
   if (density && l->kind == LAW_NORMAL) {
     LogitLaw L = logit_law(r, l);
     if (l->iso > 0) {
@@ -175,8 +189,6 @@ static int flatten(const Law *l, double w, const Law **comp, double *wt, int n, 
   return n;
 }
 
-#define MAX_COMPONENTS 256
-
 RtStatus boundary_orthant_mass(Rt *rt, const Router *r, const Law *l, const double *w, int nw,
                                double *mass, double *err, char *path, size_t len)
 {
@@ -184,7 +196,8 @@ RtStatus boundary_orthant_mass(Rt *rt, const Router *r, const Law *l, const doub
   double wt[MAX_COMPONENTS];
   int nc = flatten(l, 1.0, comp, wt, 0, MAX_COMPONENTS);
   if (nc > MAX_COMPONENTS)
-    return rt_error(rt, RT_EINVAL, "a mixture of more than %d normals", MAX_COMPONENTS);
+    return rt_error(rt, RT_EINVAL, "the exact path takes mixtures of at most %d normals; "
+                    "this one has more (method = \"mc\" has no such limit)", MAX_COMPONENTS);
   double *m1 = rt_array(rt, (size_t)nw, sizeof *m1), *e1 = rt_array(rt, (size_t)nw, sizeof *e1);
   RtStatus st = m1 && e1 ? RT_OK : RT_ENOMEM;
   for (int j = 0; j < nw; j++)
@@ -213,7 +226,8 @@ RtStatus boundary_orthant_density(Rt *rt, const Router *r, const Law *l, double 
   double wt[MAX_COMPONENTS];
   int nc = flatten(l, 1.0, comp, wt, 0, MAX_COMPONENTS);
   if (nc > MAX_COMPONENTS)
-    return rt_error(rt, RT_EINVAL, "a mixture of more than %d normals", MAX_COMPONENTS);
+    return rt_error(rt, RT_EINVAL, "the exact path takes mixtures of at most %d normals; "
+                    "this one has more (method = \"mc\" has no such limit)", MAX_COMPONENTS);
   RtStatus st = RT_OK;
   *C = *err = 0;
   for (int c = 0; c < nc && !st; c++) {
