@@ -292,8 +292,13 @@ static VKind check_call(Checker *c, const Expr *e, VKind expect)
   int np;
   VKind k = name_kind(c, fn, &np);
   if (k != V_NKINDS) {
-    if (k != V_FUNC && k != V_NIL)
+    if (k != V_FUNC && k != V_NIL) {
       ERR(c, fn, "'%s' is %s, not a function", fn->u.name, kind_article(k));
+      if (k == V_EXPERT || k == V_ROUTER || k == V_TARGET)
+        diag_hint(&c->I->diags, "%ss are not called inside other bodies; put the shared "
+                  "formula in a function (fn g(x) = ...) and call it from both",
+                  k == V_EXPERT ? "expert" : k == V_ROUTER ? "router" : "target");
+    }
     else if (np >= 0 && np != e->u.call.args.n)
       ERR(c, e, "%s() takes %d argument%s but %d %s given", fn->u.name, np,
           np == 1 ? "" : "s", e->u.call.args.n, e->u.call.args.n == 1 ? "was" : "were");
