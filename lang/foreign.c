@@ -210,6 +210,7 @@ static Foreign *fref(Foreign *F)
 const char *ffi_name(const Foreign *F) { return F->name; }
 int ffi_nparams(const Foreign *F) { return F->nparams; }
 int ffi_returns_vec(const Foreign *F) { return F->ret == FK_VEC; }
+int ffi_param_dim(const Foreign *F, int i) { return F->p[i].dim; }
 
 /* ------------------------------------------------------------ loading */
 
@@ -551,13 +552,16 @@ const char *ffi_arg_mismatch(const Foreign *F, int i, int is_vec, int n, char *b
 {
   const FParam *p = &F->p[i];
   const char *kinds[] = {"num", "vec", "block"};
-  if (p->kind == FK_NUM && (is_vec || n != 1))
+  if (p->kind == FK_NUM && n < 0)
+    snprintf(buf, len, "argument %d of %s() must be a number (declared '%s: num'), not a "
+             "vector", i + 1, F->name, p->name);
+  else if (p->kind == FK_NUM && (is_vec || n != 1))
     snprintf(buf, len, "argument %d of %s() must be a number (declared '%s: num'), not a "
              "vector of %d", i + 1, F->name, p->name, n);
   else if (p->kind != FK_NUM && !is_vec)
     snprintf(buf, len, "argument %d of %s() must be a vector (declared '%s: %s'), not a number",
              i + 1, F->name, p->name, kinds[p->kind]);
-  else if (p->dim && n != p->dim)
+  else if (p->dim && n >= 0 && n != p->dim)
     snprintf(buf, len, "argument %d of %s() must be a vector of %d numbers (declared '%s: "
              "%s[%d]'), not %d", i + 1, F->name, p->dim, p->name, kinds[p->kind], p->dim, n);
   else

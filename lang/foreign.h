@@ -60,16 +60,18 @@ void ffi_unref(Rt *rt, Foreign *F);     /* accepts NULL */
 int ffi_apply(Interp *I, const Expr *e, Foreign *F, const ArgList *args, Value *out);
 
 /* The message for argument i (0-based) given as a per-sample value of n
- * components (is_vec: a vector) when it does not fit the declaration;
- * NULL when it fits.  Written into buf. */
+ * components (is_vec: a vector; n < 0: a vector of length not yet known)
+ * when it does not fit the declaration; NULL when it fits.  Written into
+ * buf. */
 const char *ffi_arg_mismatch(const Foreign *F, int i, int is_vec, int n, char *buf,
                              size_t len);
 
-/* The function's name for messages ("f"), its parameter count, and
- * whether it returns a vector. */
+/* The function's name for messages ("f"), its parameter count, whether
+ * it returns a vector, and the declared size of parameter i (0: any). */
 const char *ffi_name(const Foreign *F);
 int ffi_nparams(const Foreign *F);
 int ffi_returns_vec(const Foreign *F);
+int ffi_param_dim(const Foreign *F, int i);
 
 /* A block function calling F on arguments of the given widths (the inputs
  * are their components side by side); widths must fit (ffi_arg_mismatch).

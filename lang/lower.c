@@ -1087,11 +1087,11 @@ static int call_foreign(Lower *L, const Expr *e, Foreign *F, LVal *out)
     char msg[300];
     if ((st = lower(L, ae, &a)) || (st = components(L, ae, a, &widths[i], &ops[i])))
       return st;
-    if (widths[i] < 0)
-      return need_dim(L, 0);
     int is_vec = a.is_const ? a.cv.kind == V_VEC : a.is_vec;
     if (ffi_arg_mismatch(F, i, is_vec, widths[i], msg, sizeof msg))
       return lerr(L, ae, "%s", msg);
+    if (widths[i] < 0)           /* the whole input: a declared size fixes it */
+      return need_dim(L, ffi_param_dim(F, i));
     total += widths[i];
   }
   VmArg *cat = arena_alloc(&L->arena, (size_t)(total ? total : 1) * sizeof *cat);

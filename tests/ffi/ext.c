@@ -87,3 +87,9 @@ double root(double a)
 {
   return sqrt(a);
 }
+
+/* (x: vec[3]) -> num: a declared size. */
+double v3(const double *x, int dim)
+{
+  return dim == 3 ? x[0] + x[1] + x[2] : NAN;
+}
