@@ -700,6 +700,17 @@ int ffi_object(Interp *I, const Expr *at, Value fv, VKind want, Value *out)
     diag_hint(&I->diags, "declare it: -> vec[K], or fix the input size: (x: vec[d])");
     return 1;
   }
+  RtStatus st = ffi_new_object(rt, F, want, out);
+  if (st) {
+    eval_error(I, at, "%s", st == RT_ENOMEM && !rt->msg[0] ? "out of memory" : rt->msg);
+    rt_clear(rt);
+    return 1;
+  }
+  return 0;
+}
+
+RtStatus ffi_new_object(Rt *rt, Foreign *F, VKind want, Value *out)
+{
   BlockFn *f = NULL;
   RtStatus st = object_fn(rt, F, &f);
   void *obj = NULL;
@@ -711,13 +722,9 @@ int ffi_object(Interp *I, const Expr *at, Value fv, VKind want, Value *out)
     st = router_fn(rt, f, (Router **)&obj);
   if (f)
     blockfn_unref(rt, f);
-  if (st) {
-    eval_error(I, at, "%s", st == RT_ENOMEM && !rt->msg[0] ? "out of memory" : rt->msg);
-    rt_clear(rt);
-    return 1;
-  }
-  *out = val_obj(want, obj);
-  return 0;
+  if (!st)
+    *out = val_obj(want, obj);
+  return st;
 }
 
 /* A list with every extern item made an expert (a new list). */

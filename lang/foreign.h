@@ -83,6 +83,10 @@ RtStatus ffi_blockfn(Rt *rt, Foreign *F, const int *widths, BlockFn **out);
  * errors are reported at `at`. */
 int ffi_object(Interp *I, const Expr *at, Value fv, VKind want, Value *out);
 
+/* The same without the checks, for a function known to fit (a host
+ * function): RT_ENOMEM or the runtime's refusal. */
+RtStatus ffi_new_object(Rt *rt, Foreign *F, VKind want, Value *out);
+
 /* Turns function arguments into the objects a builtin's parameter wants:
  * an extern where an expert, target or router is wanted, and externs
  * inside a list of experts.  *v is replaced (the old value dropped).
