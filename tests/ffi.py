@@ -43,7 +43,7 @@ def run(d, text, *args, name="t.moe"):
     path = os.path.join(d, name)
     with open(path, "w") as f:
         f.write(text)
-    p = subprocess.run([MOE, *args, path], capture_output=True, text=True, cwd=d, timeout=300)
+    p = subprocess.run([MOE, *args, name], capture_output=True, text=True, cwd=d, timeout=300)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -166,125 +166,129 @@ print a.value == b.value, a.stderr == b.stderr
 # (script lines after DECLS, args, expected stderr)
 ERRORS = [
     ('extern fn f(x: vec) -> num from "./nope.so"\n', [],
-     "{p}:13:33: error: cannot load './nope.so' for extern fn f: {d}/./nope.so: cannot open "
+     "t.moe:13:33: error: cannot load './nope.so' for extern fn f: ./nope.so: cannot open "
      "shared object file: No such file or directory\n"
      "   13 | extern fn f(x: vec) -> num from \"./nope.so\"\n"
      "      |                                 ^~~~~~~~~~~\n"
-     "hint: tried {d}/./nope.so; a path starting with ./ or ../ is relative to the script's "
+     "hint: tried ./nope.so; a path starting with ./ or ../ is relative to the script's "
      "directory\n"),
     ('extern fn f(x: vec) -> num from "libmoe-no-such-lib.so"\n', [],
-     "{p}:13:33: error: cannot load 'libmoe-no-such-lib.so' for extern fn f: "
+     "t.moe:13:33: error: cannot load 'libmoe-no-such-lib.so' for extern fn f: "
      "libmoe-no-such-lib.so: cannot open shared object file: No such file or directory\n"
      "   13 | extern fn f(x: vec) -> num from \"libmoe-no-such-lib.so\"\n"
      "      |                                 ^~~~~~~~~~~~~~~~~~~~~~~\n"
      "hint: a bare name is searched like dlopen(3) does (LD_LIBRARY_PATH, the system "
      "directories); write ./libmoe-no-such-lib.so for a library beside the script\n"),
     ('extern fn nosuch(x: vec) -> num from "./libext.so"\n', [],
-     "{p}:13:11: error: './libext.so' has no function named 'nosuch'\n"
+     "t.moe:13:11: error: './libext.so' has no function named 'nosuch'\n"
      "   13 | extern fn nosuch(x: vec) -> num from \"./libext.so\"\n"
      "      |           ^~~~~~\n"
      "hint: the C function must be exported under the extern's name (nm -D shows what a "
      "library exports)\n"),
     ('extern fn f(x: mat) -> num from "./libext.so"\n', [],
-     "{p}:13:16: error: unsupported parameter kind 'mat' in extern fn f\n"
+     "t.moe:13:16: error: unsupported parameter kind 'mat' in extern fn f\n"
      "   13 | extern fn f(x: mat) -> num from \"./libext.so\"\n"
      "      |                ^~~\n"
      "hint: a parameter is num, vec, vec[N] or block (docs/extern.md)\n"),
     ('extern fn f(x: vec) -> bool from "./libext.so"\n', [],
-     "{p}:13:24: error: unsupported return kind 'bool' in extern fn f\n"
+     "t.moe:13:24: error: unsupported return kind 'bool' in extern fn f\n"
      "   13 | extern fn f(x: vec) -> bool from \"./libext.so\"\n"
      "      |                        ^~~~\n"
      "hint: an extern returns num, vec or vec[K] (docs/extern.md)\n"),
     ('extern fn f(x: vec[0]) -> num from "./libext.so"\n', [],
-     "{p}:13:16: error: the size in 'vec[0]' must be a whole number from 1 to 1000000\n"
+     "t.moe:13:16: error: the size in 'vec[0]' must be a whole number from 1 to 1000000\n"
      "   13 | extern fn f(x: vec[0]) -> num from \"./libext.so\"\n"
      "      |                ^~~~~~\n"),
     ('extern fn f(a: num, X: block) -> num from "./libext.so"\n', [],
-     "{p}:13:24: error: a block parameter must be the only parameter of extern fn f\n"
+     "t.moe:13:24: error: a block parameter must be the only parameter of extern fn f\n"
      "   13 | extern fn f(a: num, X: block) -> num from \"./libext.so\"\n"
      "      |                        ^~~~~\n"
      "hint: the C function gets the whole block: void f(const double *X, long n, int dim, "
      "double *out)\n"),
     ('extern fn f(a: num) -> vec from "./libext.so"\n', [],
-     "{p}:13:24: error: extern fn f returns a vector but has no vector parameter to take its "
+     "t.moe:13:24: error: extern fn f returns a vector but has no vector parameter to take its "
      "length from\n"
      "   13 | extern fn f(a: num) -> vec from \"./libext.so\"\n"
      "      |                        ^~~\n"
      "hint: give the length: -> vec[K]\n"),
     ('print add2(1)\n', [],
-     "{p}:13:7: error: add2() takes 2 arguments but 1 was given\n"
+     "t.moe:13:7: error: add2() takes 2 arguments but 1 was given\n"
      "   13 | print add2(1)\n"
      "      |       ^~~~~~~\n"),
     ('print add2([1, 2], 3)\n', [],
-     "{p}:13:12: error: argument 1 of add2() must be a number (declared 'a: num'), not a vector "
+     "t.moe:13:12: error: argument 1 of add2() must be a number (declared 'a: num'), not a vector "
      "of 2\n"
      "   13 | print add2([1, 2], 3)\n"
      "      |            ^~~~~~\n"),
     ('print prod(2)\n', [],
-     "{p}:13:12: error: argument 1 of prod() must be a vector (declared 'x: vec'), not a number\n"
+     "t.moe:13:12: error: argument 1 of prod() must be a vector (declared 'x: vec'), not a number\n"
      "   13 | print prod(2)\n"
      "      |            ^\n"),
     ('print v3([1, 2])\n', [],
-     "{p}:13:10: error: argument 1 of v3() must be a vector of 3 numbers (declared 'x: vec[3]'), "
+     "t.moe:13:10: error: argument 1 of v3() must be a vector of 3 numbers (declared 'x: vec[3]'), "
      "not 2\n"
      "   13 | print v3([1, 2])\n"
      "      |          ^~~~~~\n"),
     ('print prod("a")\n', [],
-     "{p}:13:12: error: argument 1 of prod() must be a vector, not a string\n"
+     "t.moe:13:12: error: argument 1 of prod() must be a vector, not a string\n"
      "   13 | print prod(\"a\")\n"
      "      |            ^~~\n"),
     ('print add2(1, b = 2)\n', [],
-     "{p}:13:15: error: C functions take positional arguments only\n"
+     "t.moe:13:15: error: C functions take positional arguments only\n"
      "   13 | print add2(1, b = 2)\n"
      "      |               ^\n"),
-    ('print prod_block([[1, 2, 3]])\nextern fn pb(X: block[2]) -> num from "./libext.so"\n', [],
-     ""),
+    ('extern fn many(a:num,b:num,c:num,d:num,e:num,f:num,g:num,h:num,i:num,j:num,k:num,l:num,'
+     'm:num,n:num,o:num,p:num,q:num) -> num from "./libext.so"\n',
+     [], "t.moe:13:11: error: extern fn many has 17 parameters; at most 16 are supported\n"
+     "   13 | extern fn many(a:num,b:num,c:num,d:num,e:num,f:num,g:num,h:num,i:num,j:num,k:num,"
+     "l:num,m:num,n:num,o:num,p:num,q:num) -> num from \"./libext.so\"\n"
+     "      |           ^~~~\n"),
     ('print root(-1)\n', [],
-     "{p}:13:7: error: extern fn root returned NaN for the input [-1]\n"
+     "t.moe:13:7: error: extern fn root returned NaN for the input [-1]\n"
      "   13 | print root(-1)\n"
      "      |       ^~~~~~~~\n"
      "hint: a C function called from moe must return finite numbers\n"),
     ('expert e = nan_right\nlaw X = normal(dim = 2)\nrouter r = linear(W = [[1, 0], [0, 1]])\n'
      'report interface_integral(r, X, e, samples = 1000, seed = 3)\n', [],
-     "{p}:16:8: error: extern fn nan_right returned NaN for the input [{x}]\n"
+     "t.moe:16:8: error: extern fn nan_right returned NaN for the input [{x}]\n"
      "   16 | report interface_integral(r, X, e, samples = 1000, seed = 3)\n"
      "      |        ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"),
     ('expert e(x) = add2(x, 1)\n', [],
-     "{p}:13:20: error: argument 1 of add2() must be a number (declared 'a: num'), not a vector\n"
+     "t.moe:13:20: error: argument 1 of add2() must be a number (declared 'a: num'), not a vector\n"
      "   13 | expert e(x) = add2(x, 1)\n"
      "      |                    ^\n"),
     ('expert e(x) = block_calls()\n', [],
-     "{p}:13:15: error: block_calls() takes no arguments, so it cannot vary per sample; call it "
+     "t.moe:13:15: error: block_calls() takes no arguments, so it cannot vary per sample; call it "
      "outside, as in let c = block_calls()\n"
      "   13 | expert e(x) = block_calls()\n"
      "      |               ^~~~~~~~~~~~~\n"),
     ('expert e = add2\n', [],
-     "{p}:13:12: error: extern fn add2 cannot be an expert: it must take one vector\n"
+     "t.moe:13:12: error: extern fn add2 cannot be an expert: it must take one vector\n"
      "   13 | expert e = add2\n"
      "      |            ^~~~\n"
      "hint: declare it as extern fn add2(x: vec) or extern fn add2(X: block)\n"),
     ('target t = twice\n', [],
-     "{p}:13:12: error: extern fn twice cannot be a target: it returns a vector, not one number "
+     "t.moe:13:12: error: extern fn twice cannot be a target: it returns a vector, not one number "
      "per sample\n"
      "   13 | target t = twice\n"
      "      |            ^~~~~\n"),
     ('router r = prod\n', [],
-     "{p}:13:12: error: extern fn prod cannot be a router: it returns a number, not a vector of "
+     "t.moe:13:12: error: extern fn prod cannot be a router: it returns a number, not a vector of "
      "logits\n"
      "   13 | router r = prod\n"
      "      |            ^~~~\n"),
     ('router r = twice\n', [],
-     "{p}:13:12: error: the number of logits of extern fn twice is not known\n"
+     "t.moe:13:12: error: the number of logits of extern fn twice is not known\n"
      "   13 | router r = twice\n"
      "      |            ^~~~~\n"
      "hint: declare it: -> vec[K], or fix the input size: (x: vec[d])\n"),
     ('model m = moe(router = linear(W = [[1, 0], [0, 1]]), experts = [prod, add2])\n', [],
-     "{p}:13:64: error: extern fn add2 cannot be an expert: it must take one vector\n"
+     "t.moe:13:64: error: extern fn add2 cannot be an expert: it must take one vector\n"
      "   13 | model m = moe(router = linear(W = [[1, 0], [0, 1]]), experts = [prod, add2])\n"
      "      |                                                                ^~~~~~~~~~~~\n"
      "hint: declare it as extern fn add2(x: vec) or extern fn add2(X: block)\n"),
     ('', ["--no-ffi"],
-     "{p}:1:1: error: extern is disabled (--no-ffi): extern fn prod from './libext.so' is not "
+     "t.moe:1:1: error: extern is disabled (--no-ffi): extern fn prod from './libext.so' is not "
      "loaded\n"
      "    1 | extern fn prod(x: vec) -> num from \"./libext.so\"\n"
      "      | ^~~~~~\n"
@@ -294,15 +298,21 @@ ERRORS = [
 
 
 def test_errors(d):
-    p = os.path.join(d, "t.moe")
     for i, (lines, args, want) in enumerate(ERRORS):
         rc, out, err = run(d, DECLS + lines, *args)
-        if want == "":     # the block[2] case: checked separately below
-            continue
         m = re.search(r"for the input \[([^\]]*)\]", err)
-        exp = want.format(p=p, d=d, x=m.group(1) if m else "?")
+        exp = want.replace("{x}", m.group(1) if m else "?")
         ok(rc == 1 and err == exp, "error: " + (lines.splitlines() or args)[0].strip()[:60],
            "got:\n" + err + "\nwanted:\n" + exp)
+    rc, out, err = run(d, 'extern fn logits_block(X: block[2]) -> vec[3] from "./libext.so"\n'
+                       'print logits_block([[1, 2], [3, 4]])\nprint logits_block([[1, 2, 3]])\n')
+    want = ("[[1, -1, 2], [3, -3, 4]]\n",
+            "t.moe:3:20: error: argument 1 of logits_block() must have 2 columns (declared 'X: "
+            "block[2]'), not 3\n"
+            "    3 | print logits_block([[1, 2, 3]])\n"
+            "      |                    ^~~~~~~~~~~\n")
+    ok(rc == 1 and (out, err) == want, "block[2]: rows of 2 columns are taken, 3 are refused",
+       out + err)
     rc, out, err = run(d, DECLS + 'extern fn prod_block2(X: block[2]) -> num from "./libext.so"\n')
     ok(rc == 1 and "'./libext.so' has no function named 'prod_block2'" in err,
        "block[2] parses; the symbol name is the extern's name", err)
