@@ -722,7 +722,11 @@ static void check_import(Checker *c, const Stmt *s)
 static void check_stmt(Checker *c, const Stmt *s)
 {
   switch (s->kind) {
-  case S_LET: define(c, s, check_expr(c, s->value, V_NIL), -1); break;
+  case S_LET:
+    define(c, s, check_expr(c, s->value, V_NIL), -1);
+    if (!c->oom && is_extern(c, s->value))
+      c->syms[c->n - 1].is_ext = 1;     /* let f = some_extern: f is one too */
+    break;
   case S_FN: check_fn(c, s); break;
   case S_DECL:
     if (s->has_params)

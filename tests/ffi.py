@@ -127,9 +127,13 @@ print logits_block([[1, 2], [3, 4]])
 print logits([0.5, 2])
 let f = add2
 print f(1, 1)
+let pp = prod
+expert ee = pp
+print gate(moe(router = logits, experts = [ee, pp, prod]), at = [1, 2], tau = 1).hard
 """)
     ok(rc == 0 and out == "23\n164\n[2, 5]\n12 6.5\n12 [2, 12, 30]\n[[1, -1, 2], [3, -3, 4]]\n"
-       "[0.5, -0.5, 2]\n11\n", "plain calls: scalars, mixed kinds, vectors, blocks", out + err)
+       "[0.5, -0.5, 2]\n11\n[2]\n",
+       "plain calls: scalars, mixed kinds, vectors, blocks; an extern through let", out + err)
 
 
 def test_bodies(d):
