@@ -400,7 +400,7 @@ static void row_text(char *buf, size_t len, const double *row, int n)
 {
   size_t used = 0;
   buf[0] = '\0';
-  for (int j = 0; j < n && used + 24 < len; j++)
+  for (int j = 0; j < n && j < 8 && used + 24 < len; j++)
     used += (size_t)snprintf(buf + used, len - used, "%s%.6g", j ? ", " : "", row[j]);
   if (n > 8 && used + 6 < len)
     snprintf(buf + used, len - used, ", ...");

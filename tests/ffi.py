@@ -331,6 +331,13 @@ def test_no_ffi_runs_nothing(d):
     ok(rc == 0 and out == "1\n", "--no-ffi leaves scripts without extern alone", out + err)
 
 
+def test_grammar(d):
+    rc, out, err = run(d, 'extern fn f(x: vec[3], a: num) -> vec[2] from "a.so"\n'
+                       'extern fn g(X: block[4]) -> num from "b.so"\n', "--dump-ast")
+    ok(rc == 0 and out == '(extern f @1:1 (x:vec[3] a:num) -> vec[2] "a.so")\n'
+       '(extern g @2:1 (X:block[4]) -> num "b.so")\n', "sizes in extern types parse", out + err)
+
+
 def test_paths(d):
     sub = os.path.join(d, "sub")
     os.makedirs(sub, exist_ok=True)
@@ -365,6 +372,7 @@ def main():
         test_batched_calls(d)
         test_errors(d)
         test_no_ffi_runs_nothing(d)
+        test_grammar(d)
         test_paths(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
