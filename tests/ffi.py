@@ -338,6 +338,16 @@ def test_grammar(d):
        '(extern g @2:1 (X:block[4]) -> num "b.so")\n', "sizes in extern types parse", out + err)
 
 
+def test_doc_example(d):
+    """The first ```moe block of docs/extern.md (scripts.py skips it: it
+    needs the library)."""
+    with open(os.path.join(SRC, "docs", "extern.md")) as f:
+        block = re.search(r"```moe\n(.*?)```", f.read(), re.S).group(1)
+    rc, out, err = run(d, block)
+    ok(rc == 0 and out.startswith("23\n") and "risk(m, y, normal(dim = 2)" in out,
+       "the example of docs/extern.md runs", out + err)
+
+
 def test_paths(d):
     sub = os.path.join(d, "sub")
     os.makedirs(sub, exist_ok=True)
@@ -373,6 +383,7 @@ def main():
         test_errors(d)
         test_no_ffi_runs_nothing(d)
         test_grammar(d)
+        test_doc_example(d)
         test_paths(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
