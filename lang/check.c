@@ -14,8 +14,8 @@
 
 #include "builtins.h"
 #include "exec.h"
-#include "foreign.h"
 #include "fields.h"
+#include "foreign.h"
 #include "import.h"
 
 typedef struct Sym {

@@ -11,8 +11,8 @@
 #include "../runtime/model.h"
 #include "../runtime/result.h"
 #include "builtins.h"
-#include "foreign.h"
 #include "fields.h"
+#include "foreign.h"
 
 #define MAX_CALL_DEPTH 200
 

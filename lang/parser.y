@@ -129,7 +129,7 @@ tplist(A) ::= tplist(A) COMMA IDENT(N) COLON ptype(T).
                                              { ast_params_add(B, &A, N, &T); }
 
 /* An extern type: `num`, `vec`, `block`, or with a size, `vec[3]`; one
- * token spanning the text, read by lang/ffi.c (ffi_parse_type). */
+ * token spanning the text, read by lang/foreign.c (ffi_parse_type). */
 %type ptype {Token}
 ptype(A) ::= IDENT(T).                       { A = T; }
 ptype(A) ::= IDENT(T) LBRACKET NUMBER RBRACKET(R).
