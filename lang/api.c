@@ -10,15 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_internal.h"
 #include "config.h"
-#include "interp.h"
-
-struct moe_State {
-  Interp I;
-  moe_Config cfg;
-  moe_Error last;
-  char *last_msg, *last_file;
-};
 
 static void *std_realloc(void *ptr, size_t size, void *ud)
 {

@@ -297,6 +297,12 @@ void ast_params_add(AstBuilder *b, ParamList *l, Token name, const Token *type)
   }
 }
 
+Token ast_join(Token a, Token b)
+{
+  a.len = (uint32_t)(b.p + b.len - a.p);
+  return a;
+}
+
 void ast_stmts_add(AstBuilder *b, StmtList *l, Stmt *s)
 {
   if (!s)

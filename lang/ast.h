@@ -77,7 +77,7 @@ typedef enum DeclKind {
 typedef struct Param {
   const char *name;
   Pos pos;
-  const char *type;      /* extern parameters: "num", "vec" ...; else NULL */
+  const char *type;      /* extern parameters: "num", "vec", "vec[3]" ...; else NULL */
   Pos type_pos;
 } Param;
 
@@ -164,6 +164,9 @@ Stmt *ast_import(AstBuilder *b, Token kw, Token path);
 Stmt *ast_extern(AstBuilder *b, Token kw, Token name, ParamList p, Token ret, Token lib);
 Stmt *ast_train(AstBuilder *b, Token kw, Expr *m, Expr *y, Expr *x, ArgList opts);
 Stmt *ast_expr_stmt(AstBuilder *b, Expr *e);
+
+/* One token spanning a through b (same source, b after a): `vec[3]`. */
+Token ast_join(Token a, Token b);
 
 /* Decodes a string token's escapes into the arena; *len gets the length. */
 char *ast_unescape(AstBuilder *b, Token t, size_t *len);

@@ -15,6 +15,7 @@
 #include "builtins.h"
 #include "exec.h"
 #include "fields.h"
+#include "foreign.h"
 #include "import.h"
 
 typedef struct Sym {
@@ -22,6 +23,7 @@ typedef struct Sym {
   VKind kind;
   int nparams;           /* functions: their arity; -1 otherwise */
   Pos pos;
+  int is_ext;            /* an extern: usable as an expert, target or router */
 } Sym;
 
 typedef struct Checker {
@@ -84,7 +86,7 @@ static void push(Checker *c, const char *name, VKind kind, int nparams, Pos pos)
     c->syms = v;
     c->cap = cap;
   }
-  c->syms[c->n++] = (Sym){name, kind, nparams, pos};
+  c->syms[c->n++] = (Sym){name, kind, nparams, pos, 0};
 }
 
 static const Sym *find(Checker *c, const char *name)
@@ -104,6 +106,24 @@ static int state_kind(Checker *c, const char *name, VKind *kind, int *nparams)
   *kind = b->v.kind;
   *nparams = b->v.kind == V_FUNC && as_func(b->v)->def ? as_func(b->v)->def->params.n : -1;
   return 1;
+}
+
+/* A name for a C function (an extern, or a host function of the state):
+ * these may stand where an expert, target or router is wanted. */
+static int is_extern(Checker *c, const Expr *e)
+{
+  if (!e || e->kind != E_NAME)
+    return 0;
+  const Sym *s = find(c, e->u.name);
+  if (s)
+    return s->is_ext;
+  Binding *b = interp_lookup(c->I, e->u.name);
+  return b && ffi_is_foreign(b->v);
+}
+
+static int object_kind(VKind k)
+{
+  return k == V_EXPERT || k == V_TARGET || k == V_ROUTER;
 }
 
 /* In a fn body, top-level names defined anywhere in the program count
@@ -199,6 +219,9 @@ static void check_arg_kind(Checker *c, const Builtin *b, int slot, const Expr *a
   /* An expression expert/target/router is still declared by its keyword,
    * so a function-valued name is fine where an object is wanted. */
   if (k == V_NIL || k == V_NKINDS || (p->kinds & KS(k)))
+    return;
+  if (k == V_FUNC && is_extern(c, arg) &&
+      (p->kinds & (KS(V_EXPERT) | KS(V_TARGET) | KS(V_ROUTER))))
     return;
   StrBuf sb;
   sb_init(&sb, &c->I->rt);
@@ -511,6 +534,8 @@ static void check_decl_value(Checker *c, const Stmt *s)
 {
   VKind want = decl_kinds[s->decl];
   VKind k = check_expr(c, s->value, want);
+  if (k == V_FUNC && object_kind(want) && is_extern(c, s->value))
+    k = want;
   int sched_list = want == V_SCHED && (k == V_VEC || k == V_NUM || k == V_LIST);
   if (known(k) && k != want && !sched_list) {
     size_t n;
@@ -655,8 +680,11 @@ static void define_imported(Checker *c, const Program *p, int depth)
     const Stmt *s = p->stmts.v[i];
     if (s->kind == S_LET)
       push(c, s->name, V_NIL, -1, s->name_pos);
-    else if (s->kind == S_FN || s->kind == S_EXTERN)
+    else if (s->kind == S_FN || s->kind == S_EXTERN) {
       push(c, s->name, V_FUNC, s->params.n, s->name_pos);
+      if (s->kind == S_EXTERN && !c->oom)
+        c->syms[c->n - 1].is_ext = 1;
+    }
     else if (s->kind == S_DECL)
       push(c, s->name, decl_kinds[s->decl], -1, s->name_pos);
     else if (s->kind == S_IMPORT) {
@@ -694,7 +722,11 @@ static void check_import(Checker *c, const Stmt *s)
 static void check_stmt(Checker *c, const Stmt *s)
 {
   switch (s->kind) {
-  case S_LET: define(c, s, check_expr(c, s->value, V_NIL), -1); break;
+  case S_LET:
+    define(c, s, check_expr(c, s->value, V_NIL), -1);
+    if (!c->oom && is_extern(c, s->value))
+      c->syms[c->n - 1].is_ext = 1;     /* let f = some_extern: f is one too */
+    break;
   case S_FN: check_fn(c, s); break;
   case S_DECL:
     if (s->has_params)
@@ -719,7 +751,12 @@ static void check_stmt(Checker *c, const Stmt *s)
   case S_FOR: check_for(c, s); break;
   case S_EXPR: check_expr(c, s->value, V_NIL); break;
   case S_TRAIN: check_train(c, s); break;
-  case S_EXTERN: define(c, s, V_FUNC, s->params.n); break;
+  case S_EXTERN:
+    c->errors += ffi_check(c->I, s);
+    define(c, s, V_FUNC, s->params.n);
+    if (!c->oom)
+      c->syms[c->n - 1].is_ext = 1;
+    break;
   case S_IMPORT: check_import(c, s); break;
   }
 }

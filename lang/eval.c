@@ -12,6 +12,7 @@
 #include "../runtime/result.h"
 #include "builtins.h"
 #include "fields.h"
+#include "foreign.h"
 
 #define MAX_CALL_DEPTH 200
 
@@ -339,6 +340,8 @@ static int eval_args(Interp *I, Call *c)
     }
     if (eval_expr(I, c->arg_expr[i], wanted_kind(p->kinds), &c->arg[i]))
       return 1;
+    if (ffi_coerce(I, c->arg_expr[i], p->kinds, strcmp(p->name, "experts") == 0, &c->arg[i]))
+      return 1;
     if (!(p->kinds & KS(c->arg[i].kind))) {
       StrBuf sb;
       sb_init(&sb, &I->rt);
@@ -450,7 +453,8 @@ static int eval_call(Interp *I, const Expr *e, VKind expect, Value *out)
       return eval_error(I, fn, "'%s' is %s, not a function", fn->u.name,
                         kind_article(bd->v.kind));
     Value fv = val_copy(bd->v);
-    int err = call_user(I, e, fv, &e->u.call.args, out);
+    int err = ffi_is_foreign(fv) ? ffi_apply(I, e, as_func(fv)->ext, &e->u.call.args, out)
+                                 : call_user(I, e, fv, &e->u.call.args, out);
     val_drop(&I->rt, fv);
     return err;
   }

@@ -10,6 +10,7 @@
 #include "../runtime/model.h"
 #include "../runtime/result.h"
 #include "eval.h"
+#include "foreign.h"
 #include "import.h"
 #include "lower.h"
 #include "report.h"
@@ -118,6 +119,15 @@ static int exec_decl_value(Interp *I, const Stmt *s)
   I->decl = saved;
   if (err)
     return 1;
+  /* `expert e = f` for an extern f: the C function as an object. */
+  if (ffi_is_foreign(v) && (want == V_EXPERT || want == V_TARGET || want == V_ROUTER)) {
+    Value o;
+    err = ffi_object(I, s->value, v, want, &o);
+    val_drop(&I->rt, v);
+    if (err)
+      return 1;
+    v = o;
+  }
   if (want == V_SCHED && v.kind != V_SCHED)
     err = as_schedule(I, s, &v);
   else if (v.kind != want)
@@ -349,9 +359,12 @@ static int exec_expr(Interp *I, const Stmt *s)
   return err;
 }
 
-static int not_yet(Interp *I, const Stmt *s, const char *what)
+static int exec_extern(Interp *I, const Stmt *s)
 {
-  return eval_error_at(I, s->pos, 1, "'%s' is not available yet in this build", what);
+  Value f;
+  if (ffi_load(I, s, &f))
+    return 1;
+  return define(I, s, f);
 }
 
 int exec_stmt(Interp *I, const Stmt *s)
@@ -371,7 +384,7 @@ int exec_stmt(Interp *I, const Stmt *s)
   case S_FOR: return exec_for(I, s);
   case S_EXPR: return exec_expr(I, s);
   case S_IMPORT: return import_run(I, s);
-  case S_EXTERN: return not_yet(I, s, "extern");
+  case S_EXTERN: return exec_extern(I, s);
   case S_TRAIN: return exec_train(I, s);
   }
   return 0;

@@ -27,6 +27,7 @@
 #include "../runtime/vm.h"
 #include "builtins.h"
 #include "eval.h"
+#include "foreign.h"
 #include "fields.h"
 
 #define MAX_INLINE 64
@@ -1068,6 +1069,56 @@ static int call_object(Lower *L, const Expr *e, Value obj, LVal *out)
   return st;
 }
 
+/* An extern (or host function) called in a body: a VM call of a block
+ * function that calls C once per sample (or once per block). */
+static int call_foreign(Lower *L, const Expr *e, Foreign *F, LVal *out)
+{
+  int na = e->u.call.args.n, np = ffi_nparams(F), widths[FFI_MAX_PARAMS], total = 0, st;
+  if (na != np)
+    return lerr(L, e, "%s() takes %d argument%s but %d %s given", ffi_name(F), np,
+                np == 1 ? "" : "s", na, na == 1 ? "was" : "were");
+  if (np == 0)
+    return lerr(L, e, "%s() takes no arguments, so it cannot vary per sample; call it "
+                "outside, as in let c = %s()", ffi_name(F), ffi_name(F));
+  VmArg *ops[FFI_MAX_PARAMS];
+  for (int i = 0; i < na; i++) {
+    LVal a;
+    const Expr *ae = e->u.call.args.v[i].value;
+    char msg[300];
+    if ((st = lower(L, ae, &a)) || (st = components(L, ae, a, &widths[i], &ops[i])))
+      return st;
+    int is_vec = a.is_const ? a.cv.kind == V_VEC : a.is_vec;
+    if (ffi_arg_mismatch(F, i, is_vec, widths[i], msg, sizeof msg))
+      return lerr(L, ae, "%s", msg);
+    if (widths[i] < 0)           /* the whole input: a declared size fixes it */
+      return need_dim(L, ffi_param_dim(F, i));
+    total += widths[i];
+  }
+  VmArg *cat = arena_alloc(&L->arena, (size_t)(total ? total : 1) * sizeof *cat);
+  if (!cat)
+    return oom(L, e);
+  for (int i = 0, k = 0; i < na; k += widths[i], i++)
+    memcpy(cat + k, ops[i], (size_t)widths[i] * sizeof *cat);
+  BlockFn *fn;
+  if (ffi_blockfn(&L->I->rt, F, widths, &fn))
+    return oom(L, e);
+  VmIns ins;
+  memset(&ins, 0, sizeof ins);
+  ins.op = VM_CALL;
+  ins.fn = fn;
+  st = contiguous(L, e, cat, total, &ins.a);
+  ins.dst = L->p->ntemps;
+  L->p->ntemps += (uint32_t)fn->out_dim;
+  if (!st && vm_emit(&L->I->rt, L->p, &ins))
+    st = oom(L, e);
+  int od = fn->out_dim, as_vec = ffi_returns_vec(F);
+  *out = lcols(L, od, as_vec);
+  for (int k = 0; !st && k < od; k++)
+    out->ops[k] = (VmArg){VM_TEMP, ins.dst + (uint32_t)k, 0};
+  blockfn_unref(&L->I->rt, fn);   /* the program holds its own reference */
+  return st;
+}
+
 static int lower_call(Lower *L, const Expr *e, LVal *out)
 {
   const Expr *fn = e->u.call.fn;
@@ -1077,6 +1128,8 @@ static int lower_call(Lower *L, const Expr *e, LVal *out)
     if (strcmp(L->env[i].name, fn->u.name) == 0)
       return lerr(L, fn, "'%s' is a value, not a function", fn->u.name);
   Binding *b = captured(L, fn->u.name);
+  if (b && ffi_is_foreign(b->v))
+    return call_foreign(L, e, as_func(b->v)->ext, out);
   if (b && b->v.kind == V_FUNC)
     return inline_fn(L, e, as_func(b->v)->def, out);
   if (b && (b->v.kind == V_EXPERT || b->v.kind == V_ROUTER || b->v.kind == V_TARGET))

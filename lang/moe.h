@@ -76,6 +76,34 @@ MOE_API const moe_Error *moe_last_error(const moe_State *S);
 
 MOE_API const char *moe_version(void);
 
+/* ---- host functions (api_hostfn.c) ---- */
+
+/* A C function of the host, evaluated on a block of samples: x holds n rows
+ * of dim values (row-major), out gets n rows of out_dim values.  Return 0,
+ * or nonzero for a failure (the script stops with an error naming the
+ * function).  It may be called from several worker threads at once, with
+ * different blocks, and must give the same values for the same rows. */
+typedef int (*moe_HostFn)(void *ud, const double *x, size_t n, int dim, double *out);
+
+/* What a registered function is in scripts. */
+enum {
+  MOE_FN_EXPERT = 1,  /* an expert: out_dim 1 */
+  MOE_FN_TARGET = 2,  /* a target (no noise; `target y = f noise s` adds it): out_dim 1 */
+  MOE_FN_ROUTER = 3,  /* a router: out_dim K >= 2 logits */
+  MOE_FN_PLAIN = 4    /* a function, called as f(x) with x a vector (one row) or a
+                         matrix (its rows); also usable as an expert, target or
+                         router like an extern */
+};
+
+/* Binds `name` (a moe identifier, not a keyword) in S's global scope to the
+ * host function fn with user data ud; inputs have in_dim >= 1 values.  A
+ * name already bound is replaced.  MOE_EUSAGE for a bad argument (S, name
+ * or fn NULL, an unknown kind, dimensions that do not fit the kind),
+ * MOE_ERROR if memory runs out.  The state keeps fn and ud until it is
+ * closed; it never frees ud. */
+MOE_API int moe_register_fn(moe_State *S, const char *name, int kind, int in_dim, int out_dim,
+                            moe_HostFn fn, void *ud);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,7 +81,7 @@ stmt(A) ::= PRINT(K) exprs(L) sep.                               { A = ast_print
 stmt(A) ::= FOR(K) IDENT(N) IN expr(E) LBRACE stmts(L) RBRACE(R) sep.
                                                                  { A = ast_for(B, K, N, E, L, R); }
 stmt(A) ::= IMPORT(K) STRING(S) sep.                             { A = ast_import(B, K, S); }
-stmt(A) ::= EXTERN(K) FN IDENT(N) LPAREN tparams(P) RPAREN ARROW IDENT(T) FROM STRING(S) sep.
+stmt(A) ::= EXTERN(K) FN IDENT(N) LPAREN tparams(P) RPAREN ARROW ptype(T) FROM STRING(S) sep.
                                                                  { A = ast_extern(B, K, N, P, T, S); }
 stmt(A) ::= TRAIN(K) expr(M) ON expr(Y) UNDER expr(X) with(W) sep.
                                                                  { A = ast_train(B, K, M, Y, X, W); }
@@ -124,9 +124,16 @@ plist(A) ::= plist(A) COMMA IDENT(N).        { ast_params_add(B, &A, N, NULL); }
 tparams(A) ::= .                             { memset(&A, 0, sizeof A); }
 tparams(A) ::= tplist(L).                    { A = L; }
 %type tplist {ParamList}
-tplist(A) ::= IDENT(N) COLON IDENT(T).       { memset(&A, 0, sizeof A); ast_params_add(B, &A, N, &T); }
-tplist(A) ::= tplist(A) COMMA IDENT(N) COLON IDENT(T).
+tplist(A) ::= IDENT(N) COLON ptype(T).       { memset(&A, 0, sizeof A); ast_params_add(B, &A, N, &T); }
+tplist(A) ::= tplist(A) COMMA IDENT(N) COLON ptype(T).
                                              { ast_params_add(B, &A, N, &T); }
+
+/* An extern type: `num`, `vec`, `block`, or with a size, `vec[3]`; one
+ * token spanning the text, read by lang/foreign.c (ffi_parse_type). */
+%type ptype {Token}
+ptype(A) ::= IDENT(T).                       { A = T; }
+ptype(A) ::= IDENT(T) LBRACKET NUMBER RBRACKET(R).
+                                             { A = ast_join(T, R); }
 
 /* ------------------------------------------------------------ expressions */
 

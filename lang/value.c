@@ -9,6 +9,7 @@
 #include "../runtime/model.h"
 #include "../runtime/result.h"
 #include "../runtime/router.h"
+#include "foreign.h"
 
 static void *new_obj(Rt *rt, VKind kind, size_t head, size_t n, size_t elem)
 {
@@ -104,8 +105,11 @@ void val_drop(Rt *rt, Value v)
         val_drop(rt, as_list(v)->v[i]);
     /* fall through */
   case V_STR: case V_VEC: case V_MAT: case V_FUNC:
-    if (--v.u.o->refs == 0)
-      rt_free(rt, v.u.o);
+    if (--v.u.o->refs > 0)
+      break;
+    if (v.kind == V_FUNC)
+      ffi_unref(rt, as_func(v)->ext);   /* an extern's library goes with its last value */
+    rt_free(rt, v.u.o);
     break;
   case V_LAW: law_unref(rt, v.u.p); break;
   case V_ROUTER: router_unref(rt, v.u.p); break;

@@ -72,7 +72,8 @@ struct Program;
 typedef struct VFunc {
   Obj h;
   const struct Stmt *def;    /* the fn statement (its AST lives as long as the state) */
-  void *ext;                 /* extern: the loaded function, else NULL */
+  void *ext;                 /* a C function (extern or host): its Foreign (lang/foreign.h),
+                                one reference, released with the value; else NULL */
 } VFunc;
 
 static inline Value val_nil(void) { Value v = {V_NIL, {0}}; return v; }
