@@ -544,9 +544,9 @@ static void check_decl_value(Checker *c, const Stmt *s)
     int shown = paren ? (int)(paren - text) : (int)n;
     ERR(c, s->value, "%.*s%s builds %s, not %s", shown > 40 ? 40 : shown, text,
         paren ? "(...)" : "", kind_article(k), kind_article(want));
-    diag_hint(&c->I->diags, "declare it with '%s %s = ...' or use a %s constructor",
+    diag_hint(&c->I->diags, "declare it with '%s %s = ...' or use %s %s constructor",
               k >= V_LAW && k <= V_SCHED ? ast_decl_name((DeclKind)(k - V_LAW)) : "let",
-              s->name, ast_decl_name(s->decl));
+              s->name, s->decl == D_EXPERT ? "an" : "a", ast_decl_name(s->decl));
   }
   if (s->noise && want != V_TARGET)
     ERR(c, s->noise, "'noise' belongs to targets, not to %s", kind_article(decl_kinds[s->decl]));

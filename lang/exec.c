@@ -102,10 +102,10 @@ static int wrong_kind(Interp *I, const Stmt *s, Value v)
   int shown = paren ? (int)(paren - text) : (int)n;
   eval_error(I, s->value, "%.*s%s builds %s, not %s", shown > 40 ? 40 : shown, text,
              paren ? "(...)" : "", kind_article(v.kind), kind_article(decl_kind[s->decl]));
-  diag_hint(&I->diags, "declare it with '%s %s = ...' or use a %s constructor",
+  diag_hint(&I->diags, "declare it with '%s %s = ...' or use %s %s constructor",
             v.kind >= V_LAW && v.kind <= V_SCHED ? ast_decl_name((DeclKind)(v.kind - V_LAW))
                                                  : "let",
-            s->name, ast_decl_name(s->decl));
+            s->name, s->decl == D_EXPERT ? "an" : "a", ast_decl_name(s->decl));
   return 1;
 }
 

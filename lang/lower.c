@@ -1369,6 +1369,55 @@ static void template_free(Rt *rt, void *ctx)
   rt_free(rt, t);
 }
 
+/* The largest literal index applied to the parameter itself (x[3] gives 3;
+ * -1 if none).  The probe stops at the first whole-input use (sum(x)), so
+ * `sum(x) + x[1]` would otherwise be compiled for one input and then
+ * refused; the expression depth limit bounds the recursion. */
+static int literal_index(const Expr *e, const char *param)
+{
+  if (!e)
+    return -1;
+  int m = -1, k;
+#define MAXOF(x) do { k = (x); if (k > m) m = k; } while (0)
+  switch (e->kind) {
+  case E_LIST:
+    for (int i = 0; i < e->u.list.n; i++)
+      MAXOF(literal_index(e->u.list.v[i], param));
+    break;
+  case E_CALL:
+    MAXOF(literal_index(e->u.call.fn, param));
+    for (int i = 0; i < e->u.call.args.n; i++)
+      MAXOF(literal_index(e->u.call.args.v[i].value, param));
+    break;
+  case E_INDEX: {
+    const Expr *o = e->u.index.obj;
+    const ExprList *ix = &e->u.index.idx;
+    if (o->kind == E_NAME && strcmp(o->u.name, param) == 0 && ix->n == 1 &&
+        ix->v[0]->kind == E_NUM && ix->v[0]->u.num >= 0 && ix->v[0]->u.num < 1e6 &&
+        ix->v[0]->u.num == (int)ix->v[0]->u.num)
+      MAXOF((int)ix->v[0]->u.num);
+    MAXOF(literal_index(o, param));
+    for (int i = 0; i < ix->n; i++)
+      MAXOF(literal_index(ix->v[i], param));
+    break;
+  }
+  case E_FIELD: MAXOF(literal_index(e->u.field.obj, param)); break;
+  case E_UNARY: MAXOF(literal_index(e->u.un.a, param)); break;
+  case E_BINARY:
+    MAXOF(literal_index(e->u.bin.a, param));
+    MAXOF(literal_index(e->u.bin.b, param));
+    break;
+  case E_IF:
+    MAXOF(literal_index(e->u.cond.c, param));
+    MAXOF(literal_index(e->u.cond.a, param));
+    MAXOF(literal_index(e->u.cond.b, param));
+    break;
+  default: break;
+  }
+#undef MAXOF
+  return m;
+}
+
 /* The dimension the body needs: fixed (W @ x fixes it), or only a minimum
  * (x[4] needs 5).  Returns 1 after an error in the body. */
 static int probe(Template *t, int *fixed, int *min_dim)
@@ -1377,6 +1426,9 @@ static int probe(Template *t, int *fixed, int *min_dim)
   VmProg *p = NULL;
   int st = compile(t, 0, 0, &L, &p);
   *fixed = L.constraint;
+  int lit = t->decl->params.n > 0 ? literal_index(t->decl->value, t->decl->params.v[0].name) : -1;
+  if (lit > L.max_index)
+    L.max_index = lit;
   *min_dim = L.max_index + 1 > 1 ? L.max_index + 1 : 1;
   lower_free(&L);
   vm_free(&t->I->rt, p);
