@@ -33,9 +33,9 @@
  *
  * Threads.  A state must be used by one thread at a time; separate states
  * share nothing and may run on separate threads at once.  Two
- * process-wide effects remain (docs/embedding.md): the first query sets
- * OpenBLAS to one thread per call (the library runs its own threads), and
- * `import` reads the MOE_PATH environment variable.
+ * process-wide effects remain (docs/embedding.md): the first moe_open sets
+ * OpenBLAS to one thread (the library runs its own threads), and `import`
+ * reads the MOE_PATH environment variable.
  */
 #ifndef MOE_H
 #define MOE_H

@@ -181,6 +181,8 @@ def check_host(tmp, dest, pc, libdir, statics):
         ok(os.path.realpath(libdir) in r.stdout or libdir in r.stdout,
            "it loaded the installed libmoe.so", r.stdout)
 
+    check_doc_programs(tmp, flags.stdout, run_env)
+
     # Static: libmoe.a and Libs.private must be enough.
     if not statics:
         skip("host.c links with libmoe.a and Libs.private", "no static library installed")
@@ -198,6 +200,33 @@ def check_host(tmp, dest, pc, libdir, statics):
     r = run([exe_static], timeout=300)
     ok(r.returncode == 0 and all(e in r.stdout for e in EXPECT),
        "and the static program gives the same output", r.stdout + r.stderr)
+
+
+def check_doc_programs(tmp, flags, run_env):
+    """Every whole program (a ```c block with main) of docs/embedding.md
+    builds and runs; a `/* NAME = VALUE */` comment in it is output it must
+    print."""
+    doc = os.path.join(SRC, "docs", "embedding.md")
+    with open(doc) as f:
+        text = f.read()
+    blocks = [m.group(1) for m in re.finditer(r"```c\n(.*?)```", text, re.S)
+              if "int main" in m.group(1)]
+    ok(blocks, f"docs/embedding.md has a whole program ({len(blocks)})")
+    for i, code in enumerate(blocks):
+        src = os.path.join(tmp, f"doc{i}.c")
+        exe = os.path.join(tmp, f"doc{i}")
+        with open(src, "w") as f:
+            f.write(code)
+        r = run(CC + SANITIZE + ["-Wall", "-Wextra", "-Werror", src, "-o", exe] +
+                shlex.split(flags))
+        if not ok(r.returncode == 0, f"docs/embedding.md program {i + 1} builds", r.stderr):
+            continue
+        r = run([exe], env=run_env, timeout=300)
+        want = re.findall(r"/\* (\w+ = [-\d.]+) \*/", code)
+        missing = [w for w in want if w not in r.stdout]
+        ok(r.returncode == 0 and not missing and r.stderr == "",
+           f"and runs, printing {', '.join(want) or 'nothing in particular'}",
+           r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
