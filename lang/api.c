@@ -208,8 +208,8 @@ static int run_failed(moe_State *S, int code, const char *msg)
   rt_clear(&S->I.rt);
   if (S->cfg.error) {
     char line[600];
-    int n = snprintf(line, sizeof line, "error: %s\n", S->last.message);
-    S->cfg.error(S->cfg.error_ud, line, n < 0 ? 0 : (size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n);
+    snprintf(line, sizeof line, "error: %s\n", S->last.message);
+    S->cfg.error(S->cfg.error_ud, line, strlen(line));
   }
   return code;
 }
@@ -255,15 +255,13 @@ int moe_complete(moe_State *S, const char *text)
   int inc = 0;
   Program *p = src ? parse_program(rt, src, &d, &inc) : NULL;
   int st = MOE_OK;
-  if (!p) {
+  if (!p || d.oom) {
     st = fail(S, MOE_ERROR, no_memory);
-  } else if (d.n == 1 && inc && !d.dropped) {
+  } else if (d.n == 1 && inc) {
     st = MOE_INCOMPLETE;   /* the one error is the end of the input */
   } else if (d.n > 0) {
     set_last(S, d.v[0].msg, src->name, (int)d.v[0].pos.line, (int)d.v[0].pos.col, d.v[0].hint);
     st = MOE_ERROR;
-  } else if (d.dropped) {
-    st = fail(S, MOE_ERROR, no_memory);
   }
   diag_clear(&d);
   program_free(rt, p);

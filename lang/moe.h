@@ -21,7 +21,9 @@
  *
  * Output.  The library never exits, aborts or writes to stdout or stderr on
  * its own: what scripts print goes to the writer in the config, diagnostics
- * to the error sink (either may be NULL: discarded).
+ * to the error sink (either may be NULL: discarded).  A callback may read
+ * the state (getters, moe_last_error) but must not run scripts in it,
+ * define variables or close it.
  *
  * Locale.  Scripts are read and numbers printed in the C locale whatever
  * locale the host set (the calling thread's locale is switched during
@@ -81,7 +83,7 @@ typedef struct moe_Config {
    * returned and kept in moe_last_error).  text as for write. */
   void (*error)(void *ud, const char *text, size_t len);
   void *error_ud;
-  int threads;        /* worker threads for queries; 0: one per CPU */
+  int threads;        /* worker threads per query; 0: one per CPU (a script may `set threads`) */
   int no_ffi;         /* refuse every `extern` */
 } moe_Config;
 
