@@ -896,7 +896,7 @@ static void test_locale(void)
   char saved[64];
   snprintf(saved, sizeof saved, "%s", was ? was : "C");
   if (!setlocale(LC_NUMERIC, "de_DE.UTF-8") && !setlocale(LC_NUMERIC, "fr_FR.UTF-8")) {
-    ok(1, "# SKIP no locale with a decimal comma is installed");
+    printf("ok %d # SKIP no locale with a decimal comma is installed\n", ++tap_n);
     return;
   }
   Host h;
