@@ -53,8 +53,25 @@ static int valid_dims(int kind, int in_dim, int out_dim)
 int moe_register_fn(moe_State *S, const char *name, int kind, int in_dim, int out_dim,
                     moe_HostFn fn, void *ud)
 {
-  if (!S || !name || !fn || !valid_name(name) || !valid_dims(kind, in_dim, out_dim))
+  if (!S)
     return MOE_EUSAGE;
+  int st = api_check_args(S, "moe_register_fn", name, "");
+  if (st)
+    return st;
+  if (!fn)
+    return api_fail(S, MOE_EUSAGE, "moe_register_fn: fn is NULL");
+  if (!valid_name(name))
+    return api_fail(S, MOE_EUSAGE, "moe_register_fn: '%s' is not a name a script can use "
+                    "(letters, digits and _, not a keyword)", name);
+  if (kind < MOE_FN_EXPERT || kind > MOE_FN_PLAIN)
+    return api_fail(S, MOE_EUSAGE, "moe_register_fn: kind %d is not one of MOE_FN_EXPERT, "
+                    "MOE_FN_TARGET, MOE_FN_ROUTER, MOE_FN_PLAIN", kind);
+  if (!valid_dims(kind, in_dim, out_dim))
+    return api_fail(S, MOE_EUSAGE, "moe_register_fn: %s '%s' cannot have in_dim %d and "
+                    "out_dim %d (1 to %d inputs; experts and targets give 1 value, routers "
+                    "at least 2)", kind == MOE_FN_EXPERT ? "expert" : kind == MOE_FN_TARGET
+                    ? "target" : kind == MOE_FN_ROUTER ? "router" : "function", name, in_dim,
+                    out_dim, FFI_MAX_DIM);
   Interp *I = &S->I;
   Rt *rt = &I->rt;
   int as_vec = kind == MOE_FN_ROUTER || out_dim > 1;
@@ -62,7 +79,8 @@ int moe_register_fn(moe_State *S, const char *name, int kind, int in_dim, int ou
   Value v = F ? val_func(rt, NULL) : val_nil();
   if (v.kind == V_NIL) {
     ffi_unref(rt, F);
-    return MOE_ERROR;
+    rt_clear(rt);
+    return api_fail(S, MOE_ERROR, "out of memory");
   }
   as_func(v)->ext = F;
   if (kind != MOE_FN_PLAIN) {
@@ -72,10 +90,9 @@ int moe_register_fn(moe_State *S, const char *name, int kind, int in_dim, int ou
     val_drop(rt, v);
     if (st) {
       rt_clear(rt);
-      return MOE_ERROR;
+      return api_fail(S, MOE_ERROR, "out of memory");
     }
     v = o;
   }
-  Pos none = {NULL, 0, 0};
-  return scope_bind(I, &I->globals, name, v, none) ? MOE_ERROR : MOE_OK;
+  return api_define(S, "moe_register_fn", name, v);
 }

@@ -31,6 +31,8 @@ static int define(Interp *I, const Stmt *s, Value v)
     if (old->pos.src)
       diag_hint(&I->diags, "it was defined at %s:%u:%u; choose another name",
                 old->pos.src->name, old->pos.line, old->pos.col);
+    else
+      diag_hint(&I->diags, "the host program defined it (moe_set_*); choose another name");
     return 1;
   }
   if (scope_bind(I, scope, s->name, v, s->name_pos))

@@ -51,7 +51,8 @@ static RtStatus slurp(Rt *rt, FILE *f, const char *path, char **buf, size_t *len
   }
   if (ferror(f)) {
     rt_free(rt, b);
-    return rt_error(rt, RT_EIO, "cannot read '%s': %s", path, strerror(errno));
+    char why[256];
+    return rt_error(rt, RT_EIO, "cannot read '%s': %s", path, strerror_r(errno, why, sizeof why));
   }
   *buf = b;
   *len = n;
@@ -65,8 +66,9 @@ RtStatus source_read(Rt *rt, const char *path, Source **out)
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
     return rt_error(rt, RT_EIO, "cannot open '%s': Is a directory", path);
   FILE *f = fopen(path, "rb");
+  char why[256];
   if (!f)
-    return rt_error(rt, RT_EIO, "cannot open '%s': %s", path, strerror(errno));
+    return rt_error(rt, RT_EIO, "cannot open '%s': %s", path, strerror_r(errno, why, sizeof why));
   char *buf = NULL;
   size_t len = 0;
   RtStatus st2 = slurp(rt, f, path, &buf, &len);

@@ -259,11 +259,39 @@ static void test_usage(void)
      "a router with 1 logit");
   ok(moe_register_fn(S, "f", MOE_FN_PLAIN, 2, -1, prod, NULL) == MOE_EUSAGE,
      "a plain function with -1 outputs");
+  /* Each refusal is described in moe_last_error, exactly. */
+  static const struct { const char *name; int kind, in, outd; int nofn; const char *msg; } m[] = {
+    {NULL, MOE_FN_EXPERT, 2, 1, 0, "moe_register_fn: name is NULL"},
+    {"a-b", MOE_FN_EXPERT, 2, 1, 0, "moe_register_fn: 'a-b' is not a name a script could use"},
+    {"router", MOE_FN_EXPERT, 2, 1, 0, "moe_register_fn: 'router' is not a name a script can "
+     "use (letters, digits and _, not a keyword)"},
+    {"f", MOE_FN_EXPERT, 2, 1, 1, "moe_register_fn: fn is NULL"},
+    {"f", 99, 2, 1, 0, "moe_register_fn: kind 99 is not one of MOE_FN_EXPERT, MOE_FN_TARGET, "
+     "MOE_FN_ROUTER, MOE_FN_PLAIN"},
+    {"f", MOE_FN_ROUTER, 2, 1, 0, "moe_register_fn: router 'f' cannot have in_dim 2 and "
+     "out_dim 1 (1 to 1000000 inputs; experts and targets give 1 value, routers at least 2)"},
+  };
+  for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+    int st = moe_register_fn(S, m[i].name, m[i].kind, m[i].in, m[i].outd,
+                             m[i].nofn ? NULL : prod, NULL);
+    const moe_Error *e = moe_last_error(S);
+    ok(st == MOE_EUSAGE && e && strcmp(e->message, m[i].msg) == 0 && e->line == 0,
+       "message: %s", m[i].msg);
+    if (e && strcmp(e->message, m[i].msg) != 0)
+      printf("# got: %s\n", e->message);
+  }
   ok(run(S, "print f") == MOE_ERROR, "nothing was bound by the refused calls");
   ok(moe_register_fn(S, "f", MOE_FN_PLAIN, 2, 1, prod, NULL) == MOE_OK &&
          moe_register_fn(S, "f", MOE_FN_PLAIN, 2, 1, diff, NULL) == MOE_OK &&
          run(S, "print f([5, 2])") == MOE_OK && out.text && strcmp(out.text, "3\n") == 0,
      "registering a name again replaces it");
+  ok(moe_register_fn(S, "f", MOE_FN_EXPERT, 2, 1, prod, NULL) == MOE_ERROR &&
+         strcmp(moe_last_error(S)->message, "moe_register_fn: 'f' is a function; only an "
+                "expert can replace it") == 0,
+     "a name keeps its kind");
+  ok(moe_register_fn(S, "g", MOE_FN_EXPERT, 2, 1, prod, NULL) == MOE_OK &&
+         strcmp(moe_last_error(S)->message, "") == 0,
+     "success clears the last error");
   moe_close(S);
 }
 
