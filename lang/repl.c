@@ -1,36 +1,942 @@
 /*
- * repl.c — the interactive loop: read a statement (continuing on a `..>`
- * prompt while the parser says the input is incomplete), run it, print
- * values of bare expressions, keep going after errors.
+ * repl.c — the interactive loop of `moe` on a terminal.
+ *
+ * Read a line with libedit, add it to the pending statement, and ask the
+ * real front end (interp_run's `incomplete`: a syntax error on the
+ * end-of-input token) whether the statement is finished.  If not, prompt
+ * `..>` and read more; if so, run it in the session's state, which stays as
+ * it was after an error.  Lines starting with `:` at the `moe>` prompt are
+ * commands (:help, :load, :reset, :type, :set, :quit).
+ *
+ * Why libedit's own API (<histedit.h>) rather than its readline layer: the
+ * readline layer keeps its state in globals and, to catch Ctrl-C, installs
+ * a handler that re-raises the signal to the whole process group.  The
+ * native API lets us give el_gets our own character reader, so Ctrl-C at
+ * the prompt just makes el_gets return (the line is dropped, the session
+ * goes on) and the same SIGINT handler interrupts a running statement at
+ * its next block boundary; it lets us bind Tab to our own completer, which
+ * reads the session's names through EL_CLIENTDATA; and the history is an
+ * object we own, saved after every line so that a killed terminal loses
+ * nothing.
  */
 #include "repl.h"
 
+#include <errno.h>
+#include <histedit.h>
+#include <limits.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "../runtime/law.h"
+#include "../runtime/model.h"
+#include "../runtime/result.h"
+#include "../runtime/router.h"
+#include "builtins.h"
+#include "check.h"
+#include "config.h"
+#include "eval.h"
+#include "parse.h"
+
+#define HISTORY_SIZE 1000
+
+typedef struct Repl {
+  Interp *I;
+  EditLine *el;
+  History *hist;
+  char *hist_path;       /* NULL: no history file ($HOME unset) */
+  StrBuf pending;        /* the statement read so far */
+  int quit;
+} Repl;
+
+/* ------------------------------------------------------------ signals */
+
+/* Ctrl-C while reading a line makes the reader return; while a statement
+ * runs, it sets I->interrupt, which long computations check at block
+ * boundaries.  One handler does both: the flag is cleared before each
+ * read, the interrupt before each statement. */
+static volatile sig_atomic_t got_sigint, got_sigwinch, running;
+static Interp *volatile sig_interp;
+
+static void on_sigint(int sig)
+{
+  (void)sig;
+  got_sigint = 1;
+  if (sig_interp)
+    sig_interp->interrupt = 1;
+  /* The terminal has echoed ^C; what the statement prints next (its
+   * partial result) starts on a line of its own. */
+  if (running && write(STDOUT_FILENO, "\n", 1) < 0)
+    return;
+}
+
+static void on_sigwinch(int sig)
+{
+  (void)sig;
+  got_sigwinch = 1;
+}
+
+/* Waits until stdin is readable; -1 when Ctrl-C came first.  SIGINT is
+ * blocked between the test of the flag and the wait, and ppoll unblocks it
+ * atomically, so a Ctrl-C pressed just before the wait is not lost. */
+static int wait_input(EditLine *el)
+{
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGWINCH);
+  for (;;) {
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (got_sigwinch) {
+      got_sigwinch = 0;
+      sigprocmask(SIG_SETMASK, &old, NULL);
+      el_resize(el);
+      continue;
+    }
+    if (got_sigint) {
+      sigprocmask(SIG_SETMASK, &old, NULL);
+      return -1;
+    }
+    struct pollfd pfd = {0, POLLIN, 0};
+    int n = ppoll(&pfd, 1, NULL, &old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (n > 0)
+      return 0;
+    if (n < 0 && errno != EINTR)
+      return 0;      /* let read() report the problem */
+  }
+}
+
+/* libedit's character reader (EL_GETCFN): one character, decoded from the
+ * locale's multibyte encoding.  1 on success, 0 at end of input, -1 after
+ * Ctrl-C (el_gets then returns NULL with count -1). */
+static int read_char(EditLine *el, wchar_t *wc)
+{
+  char buf[MB_LEN_MAX];
+  size_t n = 0;
+  for (;;) {
+    if (wait_input(el) < 0)
+      return -1;
+    ssize_t r = read(0, buf + n, 1);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return 0;
+    n++;
+    mbstate_t mbs;
+    memset(&mbs, 0, sizeof mbs);
+    size_t k = mbrtowc(wc, buf, n, &mbs);
+    if (k == (size_t)-2 && n < sizeof buf)
+      continue;              /* the rest of a multibyte character */
+    if (k == (size_t)-1 || k == (size_t)-2) {
+      n = 0;                 /* not a character: drop the bytes */
+      continue;
+    }
+    return 1;
+  }
+}
+
+/* ------------------------------------------------------------ output */
+
+static void out(Repl *R, const char *s)
+{
+  interp_print(R->I, s, strlen(s));
+}
+
+static void outf(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void outf(Repl *R, const char *fmt, ...)
+{
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  va_list ap;
+  va_start(ap, fmt);
+  sb_vprintf(&b, fmt, ap);
+  va_end(ap);
+  if (!b.failed)
+    out(R, sb_str(&b));
+  sb_free(&b);
+}
+
+/* A command's error: "error: ..." on the error writer (not a diagnostic:
+ * there is no source position to show). */
+static void fail(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(Repl *R, const char *fmt, ...)
+{
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  sb_puts(&b, "error: ");
+  va_list ap;
+  va_start(ap, fmt);
+  sb_vprintf(&b, fmt, ap);
+  va_end(ap);
+  sb_putc(&b, '\n');
+  if (!b.failed && R->I->err)
+    R->I->err(R->I->err_ud, sb_str(&b), b.len);
+  sb_free(&b);
+}
+
+/* ------------------------------------------------------------ help */
+
+typedef struct Topic {
+  const char *name, *text;
+} Topic;
+
+static const Topic statements[] = {
+    {"let", "let NAME = EXPR            bind a value: let d = 2\n"},
+    {"fn", "fn NAME(PARAMS) = EXPR     a pure function: fn bump(x) = exp(-dot(x, x))\n"},
+    {"law", "law NAME = normal(mean, cov, dim) | uniform(lo, hi)\n"
+            "         | mixture(weights, of) | empirical(\"file.csv\")\n"},
+    {"router", "router NAME = linear(W, b)     logits W x + b, W is K x d\n"
+               "router NAME(x) = EXPR          the logit vector, per sample\n"},
+    {"expert", "expert NAME = affine(beta, c)  beta.x + c\n"
+               "expert NAME(x) = EXPR          one number per sample\n"},
+    {"target", "target NAME = teacher(router, experts) noise S\n"
+               "target NAME(x) = EXPR noise S\n"},
+    {"model", "model NAME = moe(router, experts, gate)   gate: softmax (default) or topk(k)\n"},
+    {"schedule", "schedule NAME = [1, 0.5, 0.1] | geometric(from, to, steps) | linear(...)\n"
+                 "              | cosine(...) | exponential(from, rate, steps) | inverse(...)\n"
+                 "schedule NAME(t) = EXPR with steps = N\n"},
+    {"set", "set seed | samples | threads | confidence | method = VALUE\n"
+            "  the defaults of every estimating query; :set shows them\n"},
+    {"report", "report QUERY               print a query's result as a table\n"
+               "  (a bare query at this prompt prints too; :help queries)\n"},
+    {"print", "print EXPR, ...            print values separated by spaces\n"},
+    {"for", "for NAME in SEQ { ... }    loop over a vector, schedule, list or matrix rows\n"},
+    {"train", "train MODEL on TARGET under LAW with schedule = S, steps = N, lr = 0.01,\n"
+              "  batch = 8192, optimizer = \"adam\", log_every = N, init = \"normal\"\n"
+              "  fits the model's linear router and affine experts; rebinds MODEL\n"},
+    {"import", "import \"file.moe\"          run a file once (beside this one, MOE_PATH, stdlib)\n"},
+    {"extern", "extern fn NAME(x: vec) -> num from \"lib.so\"   a C function (not with --no-ffi)\n"},
+    {"if", "if COND then A else B      an expression, per sample inside bodies\n"},
+};
+
+#define NTOPICS(a) ((int)(sizeof(a) / sizeof(a)[0]))
+
+typedef struct Command {
+  const char *name, *args, *summary;
+  void (*run)(Repl *R, const char *arg);
+} Command;
+
+static void cmd_help(Repl *R, const char *arg);
+static void cmd_load(Repl *R, const char *arg);
+static void cmd_reset(Repl *R, const char *arg);
+static void cmd_type(Repl *R, const char *arg);
+static void cmd_set(Repl *R, const char *arg);
+static void cmd_quit(Repl *R, const char *arg);
+
+static const Command commands[] = {
+    {"help", "[TOPIC]", "this help; topics: commands keys statements queries builtins,\n"
+                        "                   or a keyword, builtin or name (:help margin)", cmd_help},
+    {"load", "FILE", "run a file into this session", cmd_load},
+    {"reset", "", "a fresh session (command-line options stay)", cmd_reset},
+    {"type", "EXPR", "the kind of a value: vector of 3, router, ...", cmd_type},
+    {"set", "", "show the settings and options", cmd_set},
+    {"quit", "", "leave (Ctrl-D at the prompt too)", cmd_quit},
+};
+
+static void help_commands(Repl *R)
+{
+  for (int i = 0; i < NTOPICS(commands); i++)
+    outf(R, "  :%-6s %-8s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+  out(R, "A command may be shortened (:h, :q).\n");
+}
+
+static void help_keys(Repl *R)
+{
+  out(R, "  Enter        run the statement, or continue it on ..> if it is not finished\n"
+         "  Tab          complete a keyword, builtin or name\n"
+         "  Up, Down     previous and next line of the history (~/.moe_history)\n"
+         "  Ctrl-R       search the history backwards\n"
+         "  Ctrl-A, E    start and end of the line; Ctrl-K, U cut to its end, start\n"
+         "  Ctrl-C       drop the line (or the unfinished statement); stop a long query\n"
+         "  Ctrl-D       leave (at an empty prompt)\n"
+         "Editing follows ~/.editrc (man editrc), like other libedit programs.\n");
+}
+
+static void help_statements(Repl *R)
+{
+  for (int i = 0; i < NTOPICS(statements); i++)
+    out(R, statements[i].text);
+}
+
+/* Lists the builtins whose result is (queries) or is not (others) a result. */
+static void help_builtins(Repl *R, int queries)
+{
+  const char *const *names = builtin_names();
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  for (int i = 0; names[i]; i++) {
+    int n;
+    const Builtin *v = builtin_lookup(names[i], &n);
+    for (int k = 0; k < n; k++) {
+      if ((v[k].result == V_RESULT) != queries)
+        continue;
+      sb_printf(&b, "  %-18s ", v[k].name);
+      if (queries) {
+        sb_putc(&b, '(');
+        builtin_params_text(&b, &v[k]);
+        sb_puts(&b, ")  ");
+      }
+      sb_printf(&b, "%s\n", v[k].summary ? v[k].summary : "");
+    }
+  }
+  if (queries)
+    sb_puts(&b, "Estimating queries also take samples =, seed =, method = (\"auto\", \"exact\",\n"
+                "\"quadrature\", \"mc\").  Ctrl-C stops one and shows the partial result.\n");
+  if (!b.failed)
+    out(R, sb_str(&b));
+  sb_free(&b);
+}
+
+static void help_overview(Repl *R)
+{
+  out(R, "Type a statement; a bare expression or query prints its value (1 + 2,\n"
+         "margin(r, at = [0, 1])).  An unfinished statement continues on ..>.\n"
+         "Commands:\n");
+  help_commands(R);
+  out(R, "More: :help keys, :help statements, :help queries, :help builtins, :help NAME.\n"
+         "The language reference is docs/language.md; the REPL's is docs/repl.md.\n");
+}
+
+/* Help on one builtin (every builtin of that name). */
+static int help_builtin(Repl *R, const char *name)
+{
+  int n;
+  const Builtin *v = builtin_lookup(name, &n);
+  if (!v || n == 0)
+    return 0;
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  for (int k = 0; k < n; k++) {
+    sb_printf(&b, "%s(", v[k].name);
+    builtin_params_text(&b, &v[k]);
+    sb_printf(&b, ") -> %s: %s\n", kind_name(v[k].result == V_NIL ? V_NUM : v[k].result),
+              v[k].summary ? v[k].summary : "");
+    if (v[k].estimates)
+      sb_puts(&b, "  also samples =, seed =, method =\n");
+  }
+  if (!b.failed)
+    out(R, sb_str(&b));
+  sb_free(&b);
+  return 1;
+}
+
+static void describe_value(StrBuf *b, Value v);
+
+/* Help on a name of the session: its kind and where it was defined. */
+static int help_global(Repl *R, const char *name)
+{
+  Binding *g = scope_find(&R->I->globals, name);
+  if (!g)
+    return 0;
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  sb_printf(&b, "%s: ", name);
+  describe_value(&b, g->v);
+  if (g->pos.src)
+    sb_printf(&b, ", defined at %s:%u:%u", g->pos.src->name, g->pos.line, g->pos.col);
+  else
+    sb_puts(&b, ", from the prelude");
+  sb_putc(&b, '\n');
+  if (!b.failed)
+    out(R, sb_str(&b));
+  sb_free(&b);
+  return 1;
+}
+
+static void cmd_help(Repl *R, const char *arg)
+{
+  if (!*arg)
+    return help_overview(R);
+  if (arg[0] == ':')
+    arg++;
+  if (strcmp(arg, "commands") == 0)
+    return help_commands(R);
+  for (int i = 0; i < NTOPICS(commands); i++)
+    if (strcmp(arg, commands[i].name) == 0)
+      return outf(R, ":%s %s  %s\n", commands[i].name, commands[i].args, commands[i].summary);
+  if (strcmp(arg, "keys") == 0)
+    return help_keys(R);
+  if (strcmp(arg, "statements") == 0 || strcmp(arg, "keywords") == 0)
+    return help_statements(R);
+  if (strcmp(arg, "queries") == 0)
+    return help_builtins(R, 1);
+  if (strcmp(arg, "builtins") == 0)
+    return help_builtins(R, 0);
+  int found = 0;
+  for (int i = 0; i < NTOPICS(statements); i++)
+    if (strcmp(arg, statements[i].name) == 0) {
+      out(R, statements[i].text);
+      found = 1;
+    }
+  found = help_global(R, arg) || found;   /* a user's name shadows a builtin */
+  if (found || help_builtin(R, arg))
+    return;
+  fail(R, "no help on '%s'; try :help, :help statements, :help queries", arg);
+}
+
+/* ------------------------------------------------------------ :type */
+
+/* "vector of 3", "router (linear, K 2, dim 2)", "result of margin (...)" */
+static void describe_value(StrBuf *b, Value v)
+{
+  switch (v.kind) {
+  case V_VEC: sb_printf(b, "vector of %zu", as_vec(v)->n); return;
+  case V_MAT: sb_printf(b, "matrix %zu×%zu", as_mat(v)->rows, as_mat(v)->cols); return;
+  case V_LIST: sb_printf(b, "list of %zu", as_list(v)->n); return;
+  case V_STR: sb_printf(b, "string of %zu bytes", as_str(v)->len); return;
+  case V_FUNC: {
+    const Stmt *def = as_func(v)->def;
+    sb_printf(b, "function %s(", def && def->name ? def->name : "");
+    for (int i = 0; def && i < def->params.n; i++)
+      sb_printf(b, "%s%s", i ? ", " : "", def->params.v[i].name);
+    sb_putc(b, ')');
+    return;
+  }
+  case V_LAW: {
+    const Law *l = v.u.p;
+    sb_printf(b, "law (%s, dim %d)", law_kind_name(l), l->dim);
+    return;
+  }
+  case V_ROUTER: {
+    const Router *r = v.u.p;
+    sb_printf(b, "router (%s, K %d, dim %d)", router_kind_name(r), r->K, r->dim);
+    return;
+  }
+  case V_MODEL: sb_printf(b, "model (K %d)", ((const Model *)v.u.p)->nexp); return;
+  case V_SCHED: sb_printf(b, "schedule of %zu temperatures", ((const Schedule *)v.u.p)->n); return;
+  case V_RESULT: {
+    const Result *r = v.u.p;
+    sb_printf(b, "result of %s", r->query);
+    for (int i = 0; i < r->nfields; i++)
+      sb_printf(b, "%s%s", i ? ", " : ": ", r->fields[i].name);
+    for (int i = 0; i < r->ncols; i++)
+      sb_printf(b, "%s%s", i || r->nfields ? ", " : ": ", r->cols[i].name);
+    if (r->partial)
+      sb_puts(b, " (partial)");
+    return;
+  }
+  case V_EXPERT: case V_TARGET: case V_GATE:
+    sb_printf(b, "%s (", kind_name(v.kind));
+    val_format(b, v);
+    sb_putc(b, ')');
+    return;
+  default:
+    sb_puts(b, kind_name(v.kind));
+  }
+}
+
+/* An estimating query is not run by :type (it could take minutes): the
+ * checker already knows it gives a result. */
+static const Builtin *estimating_call(Interp *I, const Expr *e)
+{
+  if (e->kind != E_CALL || e->u.call.fn->kind != E_NAME)
+    return NULL;
+  const char *name = e->u.call.fn->u.name;
+  if (scope_find(&I->globals, name))
+    return NULL;
+  int n;
+  const Builtin *b = builtin_lookup(name, &n);
+  return b && n == 1 && b->estimates ? b : NULL;
+}
+
+/* The kind of EXPR: parsed and checked like a statement, then evaluated
+ * (positions in messages count from the expression's start). */
+static void cmd_type(Repl *R, const char *arg)
+{
+  Interp *I = R->I;
+  if (!*arg)
+    return fail(R, ":type needs an expression, as in :type [1, 2]");
+  Source *src = source_new(&I->rt, "<repl>", arg, strlen(arg));
+  if (!src)
+    return fail(R, "out of memory");
+  interp_keep_source(I, src);
+  Program *p = parse_program(&I->rt, src, &I->diags, NULL);
+  if (!p || interp_keep_program(I, p)) {
+    program_free(&I->rt, p);
+    return fail(R, "out of memory");
+  }
+  if (I->diags.n == 0 && (p->stmts.n != 1 || p->stmts.v[0]->kind != S_EXPR)) {
+    diag_clear(&I->diags);
+    return fail(R, ":type takes one expression, not a statement");
+  }
+  if (I->diags.n == 0)
+    check_program(I, p);
+  if (I->diags.n || I->diags.dropped)
+    return interp_flush_diags(I);
+  const Expr *e = p->stmts.v[0]->value;
+  const Builtin *q = estimating_call(I, e);
+  if (q)
+    return outf(R, "result of %s (not computed: :type does not run estimating queries)\n",
+                q->name);
+  Value v;
+  I->steps = 0;
+  I->interrupt = 0;
+  running = 1;
+  int err = eval_expr(I, e, V_NIL, &v);
+  running = 0;
+  if (err)
+    return interp_flush_diags(I);
+  StrBuf b;
+  sb_init(&b, &I->rt);
+  describe_value(&b, v);
+  sb_putc(&b, '\n');
+  if (!b.failed)
+    out(R, sb_str(&b));
+  sb_free(&b);
+  val_drop(&I->rt, v);
+}
+
+/* ------------------------------------------------------------ other commands */
+
+/* ~/x → $HOME/x; a path may be quoted. */
+static char *expand_path(Repl *R, const char *arg)
+{
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  size_t n = strlen(arg);
+  if (n >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[n - 1] == arg[0]) {
+    arg++;
+    n -= 2;
+  }
+  const char *home = getenv("HOME");
+  if (n >= 2 && arg[0] == '~' && arg[1] == '/' && home && *home) {
+    sb_puts(&b, home);
+    arg++;
+    n--;
+  }
+  sb_putn(&b, arg, n);
+  return sb_take(&b);
+}
+
+static void cmd_load(Repl *R, const char *arg)
+{
+  Interp *I = R->I;
+  if (!*arg)
+    return fail(R, ":load needs a file name, as in :load examples/quickstart.moe");
+  char *path = expand_path(R, arg);
+  if (!path)
+    return fail(R, "out of memory");
+  Source *src;
+  RtStatus st = source_read(&I->rt, path, &src);
+  rt_free(&I->rt, path);
+  if (st) {
+    fail(R, "%s", I->rt.msg);
+    rt_clear(&I->rt);
+    return;
+  }
+  I->interrupt = 0;
+  running = 1;
+  interp_run(I, src, 0, 0, NULL);
+  running = 0;
+}
+
+static void cmd_reset(Repl *R, const char *arg)
+{
+  if (*arg)
+    return fail(R, ":reset takes nothing after it");
+  sb_free(&R->pending);
+  if (interp_reset(R->I)) {
+    fail(R, "out of memory while starting a fresh session");
+    R->quit = 1;
+    return;
+  }
+  sb_init(&R->pending, &R->I->rt);
+  out(R, "a fresh session: every name and setting is back to its start\n");
+}
+
+static const char *fixed(const Interp *I, unsigned lock, const char *opt)
+{
+  return (I->locked & lock) ? opt : "";
+}
+
+static void cmd_set(Repl *R, const char *arg)
+{
+  const Interp *I = R->I;
+  if (*arg)
+    return fail(R, ":set only shows the settings; change one with a statement: set %s", arg);
+  static const char *const formats[] = {"text", "json", "csv"};
+  outf(R, "seed        %llu%s\n", (unsigned long long)I->set.seed,
+       fixed(I, LOCK_SEED, "   (--seed)"));
+  outf(R, "samples     %llu%s\n", (unsigned long long)I->set.samples,
+       fixed(I, LOCK_SAMPLES, "   (--samples)"));
+  outf(R, "threads     %d%s\n", I->set.threads, fixed(I, LOCK_THREADS, "   (--threads)"));
+  outf(R, "confidence  %g\n", I->set.confidence);
+  outf(R, "method      %s%s\n", method_name(I->set.method), fixed(I, LOCK_METHOD, "   (fixed)"));
+  outf(R, "format      %s\n", formats[I->format]);
+  outf(R, "quiet       %s\n", I->quiet ? "yes (--quiet)" : "no");
+  outf(R, "ffi         %s\n", I->no_ffi ? "refused (--no-ffi)" : "allowed");
+  if (I->limits.max_samples)
+    outf(R, "max samples %llu\n", (unsigned long long)I->limits.max_samples);
+  out(R, "Change one with a statement: set samples = 100_000 (:help set).\n");
+}
+
+static void cmd_quit(Repl *R, const char *arg)
+{
+  (void)arg;
+  R->quit = 1;
+}
+
+/* Runs ":name arg"; a name may be any unambiguous prefix. */
+static void run_command(Repl *R, const char *line)
+{
+  const char *p = line + 1;
+  size_t n = 0;
+  while (p[n] && p[n] != ' ' && p[n] != '\t')
+    n++;
+  const Command *c = NULL;
+  int matches = 0;
+  for (int i = 0; i < NTOPICS(commands); i++) {
+    if (n == 0 || strncmp(p, commands[i].name, n) != 0)
+      continue;
+    if (strlen(commands[i].name) == n) {
+      c = &commands[i];
+      matches = 1;
+      break;
+    }
+    c = &commands[i];
+    matches++;
+  }
+  if (matches != 1) {
+    fail(R, "%s command ':%.*s'\nhint: the commands are :help :load :reset :type :set :quit",
+         matches ? "ambiguous" : "unknown", (int)n, p);
+    return;
+  }
+  const char *arg = p + n;
+  while (*arg == ' ' || *arg == '\t')
+    arg++;
+  c->run(R, arg);
+}
+
+/* ------------------------------------------------------------ completion */
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+typedef struct Cands {
+  const char **v;
+  int n, cap;
+  int failed;
+} Cands;
+
+static void add_cand(Interp *I, Cands *c, const char *name, const char *prefix, size_t len)
+{
+  if (strncmp(name, prefix, len) != 0)
+    return;
+  if (c->n == c->cap) {
+    int cap = c->cap ? 2 * c->cap : 32;
+    const char **v = rt_realloc(&I->rt, c->v, (size_t)cap * sizeof *v);
+    if (!v) {
+      c->failed = 1;
+      return;
+    }
+    c->v = v;
+    c->cap = cap;
+  }
+  c->v[c->n++] = name;
+}
+
+/* Every keyword, builtin and global name (or command, after a leading
+ * ':') that starts with the prefix; sorted, without duplicates. */
+static void collect(Interp *I, Cands *c, const char *prefix, size_t len, int command)
+{
+  if (command) {
+    for (int i = 0; i < NTOPICS(commands); i++)
+      add_cand(I, c, commands[i].name, prefix, len);
+  } else {
+    for (const char *const *k = check_keywords(); *k; k++)
+      add_cand(I, c, *k, prefix, len);
+    for (const char *const *b = builtin_names(); *b; b++)
+      add_cand(I, c, *b, prefix, len);
+    for (int i = 0; i < I->globals.n; i++)
+      add_cand(I, c, I->globals.v[i].name, prefix, len);
+  }
+  if (c->n > 1)
+    qsort(c->v, (size_t)c->n, sizeof *c->v, cmp_str);
+  int k = 0;
+  for (int i = 0; i < c->n; i++)
+    if (k == 0 || strcmp(c->v[k - 1], c->v[i]) != 0)
+      c->v[k++] = c->v[i];
+  c->n = k;
+}
+
+static int is_name_char(char ch)
+{
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         ch == '_';
+}
+
+/* Lists the candidates in columns under the line being edited. */
+static void list_cands(Repl *R, const Cands *c)
+{
+  size_t width = 0;
+  for (int i = 0; i < c->n; i++)
+    if (strlen(c->v[i]) > width)
+      width = strlen(c->v[i]);
+  int cols = (int)(78 / (width + 2));
+  if (cols < 1)
+    cols = 1;
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  sb_putc(&b, '\n');
+  for (int i = 0; i < c->n; i++)
+    sb_printf(&b, "%-*s%s", (int)width + 2, c->v[i], (i + 1) % cols && i + 1 < c->n ? "" : "\n");
+  if (!b.failed) {
+    fputs(sb_str(&b), stdout);
+    fflush(stdout);
+  }
+  sb_free(&b);
+}
+
+/* Tab: extend the word before the cursor to the longest common prefix of
+ * its completions; when that adds nothing and there are several, list
+ * them.  Bound as an editline function (EL_ADDFN). */
+static unsigned char complete(EditLine *el, int ch)
+{
+  (void)ch;
+  Repl *R;
+  el_get(el, EL_CLIENTDATA, &R);
+  const LineInfo *li = el_line(el);
+  const char *start = li->cursor;
+  while (start > li->buffer && is_name_char(start[-1]))
+    start--;
+  size_t len = (size_t)(li->cursor - start);
+  int command = R->pending.len == 0 && start == li->buffer + 1 && li->buffer[0] == ':';
+  if (start > li->buffer && start[-1] == '.' && !command)
+    return CC_ERROR;           /* a field: its names depend on the value */
+  char prefix[256];
+  if (len == 0 && !command) {
+    for (const char *p = li->buffer; p < li->cursor; p++)
+      if (*p != ' ' && *p != '\t')
+        return CC_ERROR;       /* no word to complete */
+    return el_insertstr(el, "  ") == 0 ? CC_REFRESH : CC_ERROR;   /* indent */
+  }
+  if (len >= sizeof prefix)
+    return CC_ERROR;
+  memcpy(prefix, start, len);
+  prefix[len] = '\0';
+  Cands c = {0};
+  collect(R->I, &c, prefix, len, command);
+  unsigned char ret = CC_ERROR;
+  if (c.n > 0) {
+    size_t common = strlen(c.v[0]);
+    for (int i = 1; i < c.n; i++) {
+      size_t k = 0;
+      while (k < common && c.v[i][k] == c.v[0][k])
+        k++;
+      common = k;
+    }
+    if (common > len) {
+      char add[256];
+      size_t n = common - len < sizeof add - 2 ? common - len : sizeof add - 2;
+      memcpy(add, c.v[0] + len, n);
+      if (c.n == 1 && command)
+        add[n++] = ' ';
+      add[n] = '\0';
+      ret = el_insertstr(el, add) == 0 ? CC_REFRESH : CC_ERROR;
+    } else if (c.n > 1) {
+      list_cands(R, &c);
+      ret = CC_REDISPLAY;
+    }
+  }
+  rt_free(&R->I->rt, c.v);
+  return ret;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static const char *prompt(EditLine *el)
+{
+  Repl *R;
+  el_get(el, EL_CLIENTDATA, &R);
+  return R->pending.len ? "..> " : "moe> ";
+}
+
+/* $HOME/.moe_history, or NULL when there is no home directory. */
+static char *history_path(Interp *I)
+{
+  const char *home = getenv("HOME");
+  if (!home || !*home)
+    return NULL;
+  StrBuf b;
+  sb_init(&b, &I->rt);
+  sb_printf(&b, "%s/.moe_history", home);
+  return sb_take(&b);
+}
+
+/* Adds a line (without its newline) to the history and saves the file; a
+ * file that cannot be written is not an error (the session's history
+ * still works). */
+static void remember(Repl *R, const char *line, size_t n)
+{
+  if (n == 0 || n > 4096)
+    return;
+  char *copy = rt_alloc(&R->I->rt, n + 1);
+  if (!copy)
+    return;
+  memcpy(copy, line, n);
+  copy[n] = '\0';
+  HistEvent ev;
+  history(R->hist, &ev, H_ENTER, copy);
+  rt_free(&R->I->rt, copy);
+  if (R->hist_path)
+    history(R->hist, &ev, H_SAVE, R->hist_path);
+}
+
+static int blank(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+      return 0;
+  return 1;
+}
+
+/* Adds a line to the pending statement and runs it if it is complete. */
+static void take_line(Repl *R, const char *line, size_t n)
+{
+  Interp *I = R->I;
+  if (R->pending.len == 0 && blank(line, n))
+    return;
+  sb_putn(&R->pending, line, n);
+  sb_putc(&R->pending, '\n');
+  if (R->pending.failed) {
+    fail(R, "out of memory");
+    sb_free(&R->pending);
+    sb_init(&R->pending, &I->rt);
+    return;
+  }
+  Source *src = source_new(&I->rt, "<repl>", sb_str(&R->pending), R->pending.len);
+  if (!src) {
+    fail(R, "out of memory");
+    rt_clear(&I->rt);
+    return;
+  }
+  int incomplete = 0;
+  I->interrupt = 0;
+  running = 1;
+  int st = interp_run(I, src, 0, 0, &incomplete);
+  running = 0;
+  if (st == 2)
+    return;                    /* wait for the rest on ..> */
+  sb_free(&R->pending);
+  sb_init(&R->pending, &I->rt);
+}
+
+static void handle_line(Repl *R, const char *line, int count)
+{
+  size_t n = (size_t)count;
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    n--;
+  if (!blank(line, n))
+    remember(R, line, n);
+  size_t lead = 0;
+  while (lead < n && (line[lead] == ' ' || line[lead] == '\t'))
+    lead++;
+  if (R->pending.len == 0 && lead < n && line[lead] == ':') {
+    StrBuf cmd;
+    sb_init(&cmd, &R->I->rt);
+    sb_putn(&cmd, line + lead, n - lead);
+    while (cmd.len > 0 && (cmd.s[cmd.len - 1] == ' ' || cmd.s[cmd.len - 1] == '\t'))
+      cmd.s[--cmd.len] = '\0';
+    if (!cmd.failed)
+      run_command(R, sb_str(&cmd));
+    sb_free(&cmd);
+    return;
+  }
+  take_line(R, line, n);
+}
+
+static int setup(Repl *R, Interp *I)
+{
+  memset(R, 0, sizeof *R);
+  R->I = I;
+  sb_init(&R->pending, &I->rt);
+  setlocale(LC_CTYPE, "");     /* for non-ASCII text in strings and comments */
+  R->el = el_init("moe", stdin, stdout, stderr);
+  R->hist = history_init();
+  if (!R->el || !R->hist)
+    return 1;
+  HistEvent ev;
+  history(R->hist, &ev, H_SETSIZE, HISTORY_SIZE);
+  history(R->hist, &ev, H_SETUNIQUE, 1);
+  R->hist_path = history_path(I);
+  if (R->hist_path)
+    history(R->hist, &ev, H_LOAD, R->hist_path);
+  el_set(R->el, EL_CLIENTDATA, R);
+  el_set(R->el, EL_EDITOR, "emacs");
+  el_set(R->el, EL_PROMPT, prompt);
+  el_set(R->el, EL_HIST, history, R->hist);
+  el_set(R->el, EL_GETCFN, read_char);
+  el_set(R->el, EL_ADDFN, "moe-complete", "complete a keyword, builtin or name", complete);
+  el_set(R->el, EL_BIND, "^I", "moe-complete", NULL);
+  el_set(R->el, EL_BIND, "^R", "em-inc-search-prev", NULL);
+  el_source(R->el, NULL);      /* ~/.editrc may change any of this */
+  return 0;
+}
+
+static void teardown(Repl *R)
+{
+  if (R->el)
+    el_end(R->el);
+  if (R->hist)
+    history_end(R->hist);
+  rt_free(&R->I->rt, R->hist_path);
+  sb_free(&R->pending);
+}
 
 int repl_run(Interp *I)
 {
-  StrBuf pending;
-  char line[4096];
-  sb_init(&pending, &I->rt);
-  I->repl = 1;
-  for (;;) {
-    fputs(pending.len ? "..> " : "moe> ", stdout);
-    fflush(stdout);
-    if (!fgets(line, sizeof line, stdin))
-      break;
-    sb_puts(&pending, line);
-    Source *src = source_new(&I->rt, "<repl>", sb_str(&pending), pending.len);
-    if (!src)
-      break;
-    int incomplete = 0;
-    I->interrupt = 0;
-    int st = interp_run(I, src, 0, 0, &incomplete);
-    if (st == 2)
-      continue;
-    sb_free(&pending);
+  Repl R;
+  int failed = setup(&R, I);
+  if (failed) {
+    teardown(&R);
+    fprintf(stderr, "moe: cannot start the line editor\n");
+    return 1;
   }
-  sb_free(&pending);
-  fputc('\n', stdout);
+  I->repl = 1;
+  struct sigaction sa, old_int, old_winch;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_sigint;
+  sig_interp = I;
+  sigaction(SIGINT, &sa, &old_int);
+  sa.sa_handler = on_sigwinch;
+  sigaction(SIGWINCH, &sa, &old_winch);
+  if (!I->quiet)
+    outf(&R, "moe %s — :help for help, Ctrl-D to leave\n", PACKAGE_VERSION);
+  while (!R.quit) {
+    int count;
+    got_sigint = 0;
+    /* Raw mode before the prompt is shown: otherwise keys typed as soon
+     * as it appears are echoed by the terminal, then again by libedit. */
+    el_set(R.el, EL_PREP_TERM, 1);
+    const char *line = el_gets(R.el, &count);
+    if (!line && got_sigint) {
+      fputs("^C\n", stdout);   /* drop the line and any unfinished statement */
+      fflush(stdout);
+      sb_free(&R.pending);
+      sb_init(&R.pending, &I->rt);
+      continue;
+    }
+    if (!line) {
+      fputc('\n', stdout);
+      break;
+    }
+    handle_line(&R, line, count);
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGWINCH, &old_winch, NULL);
+  sig_interp = NULL;
+  I->interrupt = 0;
+  teardown(&R);
   return 0;
 }
