@@ -52,6 +52,9 @@ typedef struct Repl {
   char *hist_path;       /* NULL: no history file ($HOME unset) */
   StrBuf pending;        /* the statement read so far */
   int quit;
+  WriteFn out;           /* the session's writer, which counted_out wraps */
+  void *out_ud;
+  int printed;           /* the running statement has written something */
 } Repl;
 
 /* ------------------------------------------------------------ signals */
@@ -143,6 +146,16 @@ static int read_char(EditLine *el, wchar_t *wc)
 
 /* ------------------------------------------------------------ output */
 
+/* The state's writer while the REPL runs: notes that a statement printed
+ * something (an interrupted one that printed nothing says so). */
+static void counted_out(void *ud, const char *s, size_t n)
+{
+  Repl *R = ud;
+  R->printed = 1;
+  if (R->out)
+    R->out(R->out_ud, s, n);
+}
+
 static void out(Repl *R, const char *s)
 {
   interp_print(R->I, s, strlen(s));
@@ -163,23 +176,39 @@ static void outf(Repl *R, const char *fmt, ...)
   sb_free(&b);
 }
 
+static void to_err(Repl *R, const char *prefix, const char *fmt, va_list ap)
+{
+  StrBuf b;
+  sb_init(&b, &R->I->rt);
+  sb_puts(&b, prefix);
+  sb_vprintf(&b, fmt, ap);
+  sb_putc(&b, '\n');
+  if (!b.failed && R->I->err)
+    R->I->err(R->I->err_ud, sb_str(&b), b.len);
+  sb_free(&b);
+}
+
 /* A command's error: "error: ..." on the error writer (not a diagnostic:
  * there is no source position to show). */
 static void fail(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void fail(Repl *R, const char *fmt, ...)
 {
-  StrBuf b;
-  sb_init(&b, &R->I->rt);
-  sb_puts(&b, "error: ");
   va_list ap;
   va_start(ap, fmt);
-  sb_vprintf(&b, fmt, ap);
+  to_err(R, "error: ", fmt, ap);
   va_end(ap);
-  sb_putc(&b, '\n');
-  if (!b.failed && R->I->err)
-    R->I->err(R->I->err_ud, sb_str(&b), b.len);
-  sb_free(&b);
+}
+
+/* A line about the session on the error writer. */
+static void note(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(Repl *R, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  to_err(R, "", fmt, ap);
+  va_end(ap);
 }
 
 /* ------------------------------------------------------------ help */
@@ -266,27 +295,83 @@ static void help_statements(Repl *R)
     out(R, statements[i].text);
 }
 
+/* Every builtin named `name`, into out[]; their number.  Same-named
+ * builtins (linear the router, linear the schedule) differ in their
+ * result, which is how builtin_choose tells them apart. */
+static int overloads(const char *name, const Builtin **out, int max)
+{
+  int n;
+  const Builtin *first = builtin_lookup(name, &n);
+  if (!first || max < 1)
+    return 0;
+  int k = 0;
+  out[k++] = first;
+  for (int kind = 0; kind < V_NKINDS && k < n && k < max; kind++) {
+    const Builtin *b = builtin_choose(name, (VKind)kind, NULL);
+    int seen = 0;
+    for (int j = 0; j < k; j++)
+      seen |= out[j] == b;
+    if (!seen)
+      out[k++] = b;
+  }
+  return k;
+}
+
+/* "boundary_mass(router, law, w, order, k)": the estimating parameters
+ * (samples, seed, method) are said once, not on every line. */
+static void signature(StrBuf *b, const Builtin *f)
+{
+  sb_puts(b, f->name);
+  if (f->bare && f->nparams == 0)
+    return;
+  sb_putc(b, '(');
+  int shown = 0;
+  for (int i = 0; i < f->nparams; i++) {
+    const char *p = f->params[i].name;
+    if (f->estimates && (!strcmp(p, "samples") || !strcmp(p, "seed") || !strcmp(p, "method")))
+      continue;
+    sb_printf(b, "%s%s", shown++ ? ", " : "", p);
+  }
+  sb_putc(b, ')');
+}
+
+/* One line of a listing, the summaries starting at column `width` + 4. */
+static void builtin_line(StrBuf *b, const Builtin *f, size_t width)
+{
+  size_t at = b->len;
+  sb_puts(b, "  ");
+  signature(b, f);
+  size_t w = b->len - at;
+  sb_printf(b, "%*s%s\n", (int)(width + 4 - w), "", f->summary ? f->summary : "");
+}
+
 /* Lists the builtins whose result is (queries) or is not (others) a result. */
 static void help_builtins(Repl *R, int queries)
 {
   const char *const *names = builtin_names();
   StrBuf b;
   sb_init(&b, &R->I->rt);
-  for (int i = 0; names[i]; i++) {
-    int n;
-    const Builtin *v = builtin_lookup(names[i], &n);
-    for (int k = 0; k < n; k++) {
-      if ((v[k].result == V_RESULT) != queries)
-        continue;
-      sb_printf(&b, "  %-18s ", v[k].name);
-      if (queries) {
-        sb_putc(&b, '(');
-        builtin_params_text(&b, &v[k]);
-        sb_puts(&b, ")  ");
+  size_t width = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; names[i]; i++) {
+      const Builtin *v[4];
+      int n = overloads(names[i], v, 4);
+      for (int k = 0; k < n; k++) {
+        if ((v[k]->result == V_RESULT) != queries)
+          continue;
+        if (pass == 1) {
+          builtin_line(&b, v[k], width);
+          continue;
+        }
+        size_t at = b.len;
+        signature(&b, v[k]);
+        if (b.len - at > width)
+          width = b.len - at;
+        b.len = at;          /* measured only */
+        if (b.s)
+          b.s[at] = '\0';
       }
-      sb_printf(&b, "%s\n", v[k].summary ? v[k].summary : "");
     }
-  }
   if (queries)
     sb_puts(&b, "Estimating queries also take samples =, seed =, method = (\"auto\", \"exact\",\n"
                 "\"quadrature\", \"mc\").  Ctrl-C stops one and shows the partial result.\n");
@@ -308,19 +393,19 @@ static void help_overview(Repl *R)
 /* Help on one builtin (every builtin of that name). */
 static int help_builtin(Repl *R, const char *name)
 {
-  int n;
-  const Builtin *v = builtin_lookup(name, &n);
-  if (!v || n == 0)
+  const Builtin *v[4];
+  int n = overloads(name, v, 4);
+  if (n == 0)
     return 0;
   StrBuf b;
   sb_init(&b, &R->I->rt);
   for (int k = 0; k < n; k++) {
-    sb_printf(&b, "%s(", v[k].name);
-    builtin_params_text(&b, &v[k]);
-    sb_printf(&b, ") -> %s: %s\n", kind_name(v[k].result == V_NIL ? V_NUM : v[k].result),
-              v[k].summary ? v[k].summary : "");
-    if (v[k].estimates)
-      sb_puts(&b, "  also samples =, seed =, method =\n");
+    signature(&b, v[k]);
+    if (v[k]->result != V_NIL)
+      sb_printf(&b, " -> %s", kind_name(v[k]->result));
+    sb_printf(&b, ": %s\n", v[k]->summary ? v[k]->summary : "");
+    if (v[k]->estimates)
+      sb_puts(&b, "  also samples =, seed =, method = (\"auto\", \"exact\", \"quadrature\", \"mc\")\n");
   }
   if (!b.failed)
     out(R, sb_str(&b));
@@ -823,10 +908,13 @@ static void take_line(Repl *R, const char *line, size_t n)
   int incomplete = 0;
   I->interrupt = 0;
   running = 1;
+  R->printed = 0;
   int st = interp_run(I, src, 0, 0, &incomplete);
   running = 0;
   if (st == 2)
     return;                    /* wait for the rest on ..> */
+  if (I->interrupt && st == 0 && !R->printed)
+    note(R, "interrupted (a result it computed may be partial: :type NAME says so)");
   sb_free(&R->pending);
   sb_init(&R->pending, &I->rt);
 }
@@ -871,12 +959,17 @@ static int setup(Repl *R, Interp *I)
   R->hist_path = history_path(I);
   if (R->hist_path)
     history(R->hist, &ev, H_LOAD, R->hist_path);
+  R->out = I->out;
+  R->out_ud = I->out_ud;
+  I->out = counted_out;
+  I->out_ud = R;
   el_set(R->el, EL_CLIENTDATA, R);
   el_set(R->el, EL_EDITOR, "emacs");
   el_set(R->el, EL_PROMPT, prompt);
   el_set(R->el, EL_HIST, history, R->hist);
   el_set(R->el, EL_GETCFN, read_char);
-  el_set(R->el, EL_ADDFN, "moe-complete", "complete a keyword, builtin or name", complete);
+  /* The wide call: the narrow one copies the two strings and never frees them. */
+  el_wset(R->el, EL_ADDFN, L"moe-complete", L"complete a keyword, builtin or name", complete);
   el_set(R->el, EL_BIND, "^I", "moe-complete", NULL);
   el_set(R->el, EL_BIND, "^R", "em-inc-search-prev", NULL);
   el_source(R->el, NULL);      /* ~/.editrc may change any of this */
@@ -885,6 +978,10 @@ static int setup(Repl *R, Interp *I)
 
 static void teardown(Repl *R)
 {
+  if (R->I->out == counted_out) {
+    R->I->out = R->out;
+    R->I->out_ud = R->out_ud;
+  }
   if (R->el)
     el_end(R->el);
   if (R->hist)
