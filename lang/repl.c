@@ -156,9 +156,13 @@ static void counted_out(void *ud, const char *s, size_t n)
     R->out(R->out_ud, s, n);
 }
 
+/* The REPL's own text (help, :set, :type) goes to the terminal, never to
+ * the --output file, which holds what the statements print. */
 static void out(Repl *R, const char *s)
 {
-  interp_print(R->I, s, strlen(s));
+  (void)R;
+  fputs(s, stdout);
+  fflush(stdout);
 }
 
 static void outf(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -283,7 +287,7 @@ static void help_keys(Repl *R)
          "  Tab          complete a keyword, builtin or name\n"
          "  Up, Down     previous and next line of the history (~/.moe_history)\n"
          "  Ctrl-R       search the history backwards\n"
-         "  Ctrl-A, E    start and end of the line; Ctrl-K, U cut to its end, start\n"
+         "  Ctrl-A, E    start and end of the line; Ctrl-K cuts to its end, Ctrl-U all\n"
          "  Ctrl-C       drop the line (or the unfinished statement); stop a long query\n"
          "  Ctrl-D       leave (at an empty prompt)\n"
          "Editing follows ~/.editrc (man editrc), like other libedit programs.\n");
@@ -970,9 +974,9 @@ static int setup(Repl *R, Interp *I)
   el_set(R->el, EL_GETCFN, read_char);
   /* The wide call: the narrow one copies the two strings and never frees them. */
   el_wset(R->el, EL_ADDFN, L"moe-complete", L"complete a keyword, builtin or name", complete);
-  el_set(R->el, EL_BIND, "^I", "moe-complete", NULL);
   el_set(R->el, EL_BIND, "^R", "em-inc-search-prev", NULL);
-  el_source(R->el, NULL);      /* ~/.editrc may change any of this */
+  el_source(R->el, NULL);      /* ~/.editrc or $EDITRC: keys, vi mode, ... */
+  el_set(R->el, EL_BIND, "^I", "moe-complete", NULL);   /* after: `bind -v` resets keys */
   return 0;
 }
 

@@ -198,6 +198,9 @@ def test_continuation(s):
     out = s.run("let bad = (1 + ) * 2")
     ok(out.endswith(PROMPT) and "error" in out,
        "a wrong statement is an error at once, not a continuation", out)
+    out = s.run("let bad = 3 $ [1,")
+    ok(out.endswith(PROMPT) and "unexpected character '$'" in out,
+       "an error before an open bracket is reported at once, not continued", out)
 
 
 def test_errors(s):
