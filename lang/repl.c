@@ -47,6 +47,8 @@
 
 typedef struct Repl {
   Interp *I;
+  FILE *tty;             /* the prompt, echo and the REPL's own text: stdout,
+                            or stderr when stdout is redirected */
   EditLine *el;
   History *hist;
   char *hist_path;       /* NULL: no history file ($HOME unset) */
@@ -160,9 +162,8 @@ static void counted_out(void *ud, const char *s, size_t n)
  * the --output file, which holds what the statements print. */
 static void out(Repl *R, const char *s)
 {
-  (void)R;
-  fputs(s, stdout);
-  fflush(stdout);
+  fputs(s, R->tty);
+  fflush(R->tty);
 }
 
 static void outf(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -780,8 +781,7 @@ static void list_cands(Repl *R, const Cands *c)
   for (int i = 0; i < c->n; i++)
     sb_printf(&b, "%-*s%s", (int)width + 2, c->v[i], (i + 1) % cols && i + 1 < c->n ? "" : "\n");
   if (!b.failed) {
-    fputs(sb_str(&b), stdout);
-    fflush(stdout);
+    out(R, sb_str(&b));
   }
   sb_free(&b);
 }
@@ -953,7 +953,8 @@ static int setup(Repl *R, Interp *I)
   R->I = I;
   sb_init(&R->pending, &I->rt);
   setlocale(LC_CTYPE, "");     /* for non-ASCII text in strings and comments */
-  R->el = el_init("moe", stdin, stdout, stderr);
+  R->tty = isatty(1) || !isatty(2) ? stdout : stderr;
+  R->el = el_init("moe", stdin, R->tty, stderr);
   R->hist = history_init();
   if (!R->el || !R->hist)
     return 1;
@@ -1022,14 +1023,13 @@ int repl_run(Interp *I)
     el_set(R.el, EL_PREP_TERM, 1);
     const char *line = el_gets(R.el, &count);
     if (!line && got_sigint) {
-      fputs("^C\n", stdout);   /* drop the line and any unfinished statement */
-      fflush(stdout);
+      out(&R, "^C\n");          /* drop the line and any unfinished statement */
       sb_free(&R.pending);
       sb_init(&R.pending, &I->rt);
       continue;
     }
     if (!line) {
-      fputc('\n', stdout);
+      out(&R, "\n");
       break;
     }
     handle_line(&R, line, count);
