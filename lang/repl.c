@@ -21,6 +21,7 @@
  */
 #include "repl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <histedit.h>
 #include <limits.h>
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -285,7 +287,8 @@ static void help_commands(Repl *R)
 static void help_keys(Repl *R)
 {
   out(R, "  Enter        run the statement, or continue it on ..> if it is not finished\n"
-         "  Tab          complete a keyword, builtin or name\n"
+         "  Tab          complete a keyword, builtin or name; a file name after :load\n"
+         "               or in a string\n"
          "  Up, Down     previous and next line of the history (~/.moe_history)\n"
          "  Ctrl-R       search the history backwards\n"
          "  Ctrl-A, E    start and end of the line; Ctrl-K cuts to its end, Ctrl-U all\n"
@@ -481,7 +484,9 @@ static void describe_value(StrBuf *b, Value v)
   case V_VEC: sb_printf(b, "vector of %zu", as_vec(v)->n); return;
   case V_MAT: sb_printf(b, "matrix %zu×%zu", as_mat(v)->rows, as_mat(v)->cols); return;
   case V_LIST: sb_printf(b, "list of %zu", as_list(v)->n); return;
-  case V_STR: sb_printf(b, "string of %zu bytes", as_str(v)->len); return;
+  case V_STR:
+    sb_printf(b, "string of %zu byte%s", as_str(v)->len, as_str(v)->len == 1 ? "" : "s");
+    return;
   case V_FUNC: {
     const Stmt *def = as_func(v)->def;
     sb_printf(b, "function %s(", def && def->name ? def->name : "");
@@ -513,8 +518,19 @@ static void describe_value(StrBuf *b, Value v)
       sb_puts(b, " (partial)");
     return;
   }
-  case V_EXPERT: case V_TARGET: case V_GATE:
-    sb_printf(b, "%s (", kind_name(v.kind));
+  case V_EXPERT:
+    sb_printf(b, "expert (%s)",
+              ((const Expert *)v.u.p)->kind == EXPERT_AFFINE ? "affine" : "expression");
+    return;
+  case V_TARGET: {
+    const Target *t = v.u.p;
+    sb_printf(b, "target (%s, noise ", t->kind == TARGET_TEACHER ? "teacher" : "expression");
+    sb_num(b, t->noise);
+    sb_putc(b, ')');
+    return;
+  }
+  case V_GATE:
+    sb_puts(b, "gate (");
     val_format(b, v);
     sb_putc(b, ')');
     return;
@@ -712,10 +728,12 @@ static int cmp_str(const void *a, const void *b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Completion candidates.  Names point into the tables and the state;
+ * file names are copies (`owned`), freed with the list. */
 typedef struct Cands {
   const char **v;
   int n, cap;
-  int failed;
+  int owned;
 } Cands;
 
 static void add_cand(Interp *I, Cands *c, const char *name, const char *prefix, size_t len)
@@ -725,38 +743,95 @@ static void add_cand(Interp *I, Cands *c, const char *name, const char *prefix, 
   if (c->n == c->cap) {
     int cap = c->cap ? 2 * c->cap : 32;
     const char **v = rt_realloc(&I->rt, c->v, (size_t)cap * sizeof *v);
-    if (!v) {
-      c->failed = 1;
+    if (!v)
       return;
-    }
     c->v = v;
     c->cap = cap;
   }
   c->v[c->n++] = name;
 }
 
+static void free_cands(Interp *I, Cands *c)
+{
+  for (int i = 0; c->owned && i < c->n; i++)
+    rt_free(&I->rt, (char *)c->v[i]);
+  rt_free(&I->rt, c->v);
+}
+
+/* Sorted, without duplicates. */
+static void sort_cands(Interp *I, Cands *c)
+{
+  if (c->n > 1)
+    qsort(c->v, (size_t)c->n, sizeof *c->v, cmp_str);
+  int k = 0;
+  for (int i = 0; i < c->n; i++) {
+    if (k == 0 || strcmp(c->v[k - 1], c->v[i]) != 0)
+      c->v[k++] = c->v[i];
+    else if (c->owned)
+      rt_free(&I->rt, (char *)c->v[i]);
+  }
+  c->n = k;
+}
+
 /* Every keyword, builtin and global name (or command, after a leading
- * ':') that starts with the prefix; sorted, without duplicates. */
-static void collect(Interp *I, Cands *c, const char *prefix, size_t len, int command)
+ * ':') that starts with the prefix. */
+static void collect_names(Interp *I, Cands *c, const char *prefix, size_t len, int command)
 {
   if (command) {
     for (int i = 0; i < NTOPICS(commands); i++)
       add_cand(I, c, commands[i].name, prefix, len);
-  } else {
-    for (const char *const *k = check_keywords(); *k; k++)
-      add_cand(I, c, *k, prefix, len);
-    for (const char *const *b = builtin_names(); *b; b++)
-      add_cand(I, c, *b, prefix, len);
-    for (int i = 0; i < I->globals.n; i++)
-      add_cand(I, c, I->globals.v[i].name, prefix, len);
+    return;
   }
-  if (c->n > 1)
-    qsort(c->v, (size_t)c->n, sizeof *c->v, cmp_str);
-  int k = 0;
-  for (int i = 0; i < c->n; i++)
-    if (k == 0 || strcmp(c->v[k - 1], c->v[i]) != 0)
-      c->v[k++] = c->v[i];
-  c->n = k;
+  for (const char *const *k = check_keywords(); *k; k++)
+    add_cand(I, c, *k, prefix, len);
+  for (const char *const *b = builtin_names(); *b; b++)
+    add_cand(I, c, *b, prefix, len);
+  for (int i = 0; i < I->globals.n; i++)
+    add_cand(I, c, I->globals.v[i].name, prefix, len);
+}
+
+/* The entries of the directory part of `word` whose names start with its
+ * last part, as "dir/name" (a directory with a '/' after it).  Hidden
+ * files only when the last part starts with a dot. */
+static void collect_files(Repl *R, Cands *c, const char *word, size_t len)
+{
+  Interp *I = R->I;
+  const char *slash = NULL;
+  for (size_t i = 0; i < len; i++)
+    if (word[i] == '/')
+      slash = word + i;
+  size_t dlen = slash ? (size_t)(slash - word) + 1 : 0;
+  StrBuf dir;
+  sb_init(&dir, &I->rt);
+  sb_putn(&dir, word, dlen);
+  char *path = expand_path(R, dlen ? sb_str(&dir) : ".");
+  DIR *d = path ? opendir(path) : NULL;
+  const char *base = word + dlen;
+  size_t blen = len - dlen;
+  c->owned = 1;
+  for (struct dirent *e; d && (e = readdir(d));) {
+    if (strncmp(e->d_name, base, blen) != 0 || !strcmp(e->d_name, ".") ||
+        !strcmp(e->d_name, "..") || (e->d_name[0] == '.' && (blen == 0 || base[0] != '.')))
+      continue;
+    StrBuf full, name;
+    sb_init(&full, &I->rt);
+    sb_printf(&full, "%s/%s", path, e->d_name);
+    struct stat st;
+    int isdir = !full.failed && stat(sb_str(&full), &st) == 0 && S_ISDIR(st.st_mode);
+    sb_free(&full);
+    sb_init(&name, &I->rt);
+    sb_printf(&name, "%s%s%s", sb_str(&dir), e->d_name, isdir ? "/" : "");
+    char *copy = sb_take(&name);
+    int before = c->n;
+    if (copy)
+      add_cand(I, c, copy, word, len);
+    if (copy && c->n == before)
+      rt_free(&I->rt, copy);
+  }
+  if (d)
+    closedir(d);
+  rt_free(&I->rt, path);
+  sb_free(&dir);
 }
 
 static int is_name_char(char ch)
@@ -765,13 +840,14 @@ static int is_name_char(char ch)
          ch == '_';
 }
 
-/* Lists the candidates in columns under the line being edited. */
-static void list_cands(Repl *R, const Cands *c)
+/* Lists the candidates in columns under the line being edited (file names
+ * without their directory). */
+static void list_cands(Repl *R, const Cands *c, size_t skip)
 {
   size_t width = 0;
   for (int i = 0; i < c->n; i++)
-    if (strlen(c->v[i]) > width)
-      width = strlen(c->v[i]);
+    if (strlen(c->v[i] + skip) > width)
+      width = strlen(c->v[i] + skip);
   int cols = (int)(78 / (width + 2));
   if (cols < 1)
     cols = 1;
@@ -779,65 +855,114 @@ static void list_cands(Repl *R, const Cands *c)
   sb_init(&b, &R->I->rt);
   sb_putc(&b, '\n');
   for (int i = 0; i < c->n; i++)
-    sb_printf(&b, "%-*s%s", (int)width + 2, c->v[i], (i + 1) % cols && i + 1 < c->n ? "" : "\n");
-  if (!b.failed) {
+    sb_printf(&b, "%-*s%s", (int)width + 2, c->v[i] + skip,
+              (i + 1) % cols && i + 1 < c->n ? "" : "\n");
+  if (!b.failed)
     out(R, sb_str(&b));
-  }
   sb_free(&b);
 }
 
+/* Inserts what the candidates share beyond the `len` bytes typed (and
+ * `suffix` after a single one); lists them when that adds nothing. */
+static unsigned char apply_cands(Repl *R, EditLine *el, const Cands *c, size_t len,
+                                 const char *suffix, size_t list_skip)
+{
+  if (c->n == 0)
+    return CC_ERROR;
+  size_t common = strlen(c->v[0]);
+  for (int i = 1; i < c->n; i++) {
+    size_t k = 0;
+    while (k < common && c->v[i][k] == c->v[0][k])
+      k++;
+    common = k;
+  }
+  if (common == len && c->n > 1) {
+    list_cands(R, c, list_skip);
+    return CC_REDISPLAY;
+  }
+  StrBuf add;
+  sb_init(&add, &R->I->rt);
+  sb_putn(&add, c->v[0] + len, common - len);
+  if (c->n == 1)
+    sb_puts(&add, suffix);
+  int ok = !add.failed && add.len > 0 && el_insertstr(el, sb_str(&add)) == 0;
+  sb_free(&add);
+  return ok ? CC_REFRESH : CC_ERROR;
+}
+
+/* Where a file name is being typed: after ":load " (any prefix of it), or
+ * inside a string on this line.  Returns the start of the name, or NULL. */
+static const char *file_start(const Repl *R, const LineInfo *li)
+{
+  const char *p = li->buffer;
+  while (p < li->cursor && (*p == ' ' || *p == '\t'))
+    p++;
+  if (R->pending.len == 0 && p < li->cursor && *p == ':') {
+    const char *w = ++p;
+    while (p < li->cursor && is_name_char(*p))
+      p++;
+    if (p > w && p < li->cursor && strncmp(w, "load", (size_t)(p - w)) == 0) {
+      while (p < li->cursor && (*p == ' ' || *p == '\t' || *p == '"' || *p == '\''))
+        p++;
+      return p;
+    }
+  }
+  const char *open = NULL;
+  for (const char *q = li->buffer; q < li->cursor; q++) {
+    if (*q == '\\' && open && q + 1 < li->cursor)
+      q++;
+    else if (*q == '"')
+      open = open ? NULL : q + 1;
+  }
+  return open;
+}
+
 /* Tab: extend the word before the cursor to the longest common prefix of
- * its completions; when that adds nothing and there are several, list
- * them.  Bound as an editline function (EL_ADDFN). */
+ * its completions — names, or file names after :load and in strings —
+ * and list them when that adds nothing.  Bound as an editline function
+ * (EL_ADDFN). */
 static unsigned char complete(EditLine *el, int ch)
 {
   (void)ch;
   Repl *R;
   el_get(el, EL_CLIENTDATA, &R);
   const LineInfo *li = el_line(el);
-  const char *start = li->cursor;
+  Cands c = {0};
+  unsigned char ret;
+  const char *start = file_start(R, li);
+  if (start) {
+    size_t len = (size_t)(li->cursor - start);
+    collect_files(R, &c, start, len);
+    sort_cands(R->I, &c);
+    size_t skip = len;
+    while (skip > 0 && start[skip - 1] != '/')
+      skip--;
+    ret = apply_cands(R, el, &c, len, "", skip);
+    free_cands(R->I, &c);
+    return ret;
+  }
+  start = li->cursor;
   while (start > li->buffer && is_name_char(start[-1]))
     start--;
   size_t len = (size_t)(li->cursor - start);
   int command = R->pending.len == 0 && start == li->buffer + 1 && li->buffer[0] == ':';
   if (start > li->buffer && start[-1] == '.' && !command)
     return CC_ERROR;           /* a field: its names depend on the value */
-  char prefix[256];
   if (len == 0 && !command) {
     for (const char *p = li->buffer; p < li->cursor; p++)
       if (*p != ' ' && *p != '\t')
         return CC_ERROR;       /* no word to complete */
     return el_insertstr(el, "  ") == 0 ? CC_REFRESH : CC_ERROR;   /* indent */
   }
-  if (len >= sizeof prefix)
-    return CC_ERROR;
-  memcpy(prefix, start, len);
-  prefix[len] = '\0';
-  Cands c = {0};
-  collect(R->I, &c, prefix, len, command);
-  unsigned char ret = CC_ERROR;
-  if (c.n > 0) {
-    size_t common = strlen(c.v[0]);
-    for (int i = 1; i < c.n; i++) {
-      size_t k = 0;
-      while (k < common && c.v[i][k] == c.v[0][k])
-        k++;
-      common = k;
-    }
-    if (common > len) {
-      char add[256];
-      size_t n = common - len < sizeof add - 2 ? common - len : sizeof add - 2;
-      memcpy(add, c.v[0] + len, n);
-      if (c.n == 1 && command)
-        add[n++] = ' ';
-      add[n] = '\0';
-      ret = el_insertstr(el, add) == 0 ? CC_REFRESH : CC_ERROR;
-    } else if (c.n > 1) {
-      list_cands(R, &c);
-      ret = CC_REDISPLAY;
-    }
-  }
-  rt_free(&R->I->rt, c.v);
+  StrBuf prefix;
+  sb_init(&prefix, &R->I->rt);
+  sb_putn(&prefix, start, len);
+  if (!prefix.failed)
+    collect_names(R->I, &c, sb_str(&prefix), len, command);
+  sb_free(&prefix);
+  sort_cands(R->I, &c);
+  ret = apply_cands(R, el, &c, len, command ? " " : "", 0);
+  free_cands(R->I, &c);
   return ret;
 }
 

@@ -322,7 +322,7 @@ def complete(s, typed, tabs=1):
     return shown
 
 
-def test_completion(s):
+def test_completion(s, d):
     shown = complete(s, "bound")
     ok(shown.startswith("ary_") and "boundary_mass" not in shown,
        "Tab on a builtin prefix extends it to the common part: bound -> boundary_", shown)
@@ -342,6 +342,13 @@ def test_completion(s):
        "Tab completes a user-defined name", out)
     shown = complete(s, ":lo")
     ok(shown.startswith("ad"), "Tab completes a command: :lo -> :load", shown)
+    os.mkdir(os.path.join(d, "tabdir"))
+    with open(os.path.join(d, "tabdir", "weights_layer1.csv"), "w") as f:
+        f.write("1,2\n")
+    shown = complete(s, ":load tabd")
+    ok(shown.startswith("ir/"), "Tab after :load completes a directory name", shown)
+    shown = complete(s, 'let W = load("tabdir/wei')
+    ok(shown.startswith("ghts_layer1.csv"), "Tab inside a string completes a file name", shown)
 
 
 def test_history(home):
@@ -435,7 +442,7 @@ def main():
         test_values(s)
         test_continuation(s)
         test_errors(s)
-        test_completion(s)
+        test_completion(s, d)
         test_interrupt(s)
         test_commands(s, d)
         test_eof(s)
