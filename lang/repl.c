@@ -69,6 +69,7 @@ typedef struct Repl {
  * read, the interrupt before each statement. */
 static volatile sig_atomic_t got_sigint, got_sigwinch, running;
 static Interp *volatile sig_interp;
+static int sig_tty_fd = STDOUT_FILENO;   /* where the terminal shows ^C */
 
 static void on_sigint(int sig)
 {
@@ -78,7 +79,7 @@ static void on_sigint(int sig)
     sig_interp->interrupt = 1;
   /* The terminal has echoed ^C; what the statement prints next (its
    * partial result) starts on a line of its own. */
-  if (running && write(STDOUT_FILENO, "\n", 1) < 0)
+  if (running && write(sig_tty_fd, "\n", 1) < 0)
     return;
 }
 
@@ -161,16 +162,19 @@ static void counted_out(void *ud, const char *s, size_t n)
 }
 
 /* The REPL's own text (help, :set, :type) goes to the terminal, never to
- * the --output file, which holds what the statements print. */
-static void out(Repl *R, const char *s)
+ * the --output file, which holds what the statements print.  The printing
+ * helpers return 0 and fail() returns 1, so that a command can end with
+ * `return out(...)` or `return fail(...)`. */
+static int out(Repl *R, const char *s)
 {
   fputs(s, R->tty);
   fflush(R->tty);
+  return 0;
 }
 
-static void outf(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int outf(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void outf(Repl *R, const char *fmt, ...)
+static int outf(Repl *R, const char *fmt, ...)
 {
   StrBuf b;
   sb_init(&b, &R->I->rt);
@@ -181,6 +185,7 @@ static void outf(Repl *R, const char *fmt, ...)
   if (!b.failed)
     out(R, sb_str(&b));
   sb_free(&b);
+  return 0;
 }
 
 static void to_err(Repl *R, const char *prefix, const char *fmt, va_list ap)
@@ -197,25 +202,27 @@ static void to_err(Repl *R, const char *prefix, const char *fmt, va_list ap)
 
 /* A command's error: "error: ..." on the error writer (not a diagnostic:
  * there is no source position to show). */
-static void fail(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void fail(Repl *R, const char *fmt, ...)
+static int fail(Repl *R, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
   to_err(R, "error: ", fmt, ap);
   va_end(ap);
+  return 1;
 }
 
 /* A line about the session on the error writer. */
-static void note(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int note(Repl *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void note(Repl *R, const char *fmt, ...)
+static int note(Repl *R, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
   to_err(R, "", fmt, ap);
   va_end(ap);
+  return 0;
 }
 
 /* ------------------------------------------------------------ help */
@@ -253,23 +260,38 @@ static const Topic statements[] = {
     {"if", "if COND then A else B      an expression, per sample inside bodies\n"},
 };
 
+/* The other keywords, and where they are explained. */
+static const Topic keyword_topics[] = {
+    {"on", "train"}, {"under", "train"}, {"with", "train"}, {"in", "for"},
+    {"then", "if"}, {"else", "if"}, {"noise", "target"}, {"from", "extern"},
+    {"and", "operators"}, {"or", "operators"}, {"not", "operators"},
+    {"true", "operators"}, {"false", "operators"},
+};
+
+static const char operators_text[] =
+    "+ - * /      element-wise, a number broadcasts: [1, 2] * 3\n"
+    "^            power (right-associative)\n"
+    "@            matrix-vector and matrix-matrix product: W @ x\n"
+    "== != < <= > >=   comparisons; and, or, not on true and false\n"
+    "x[i]         index from 0; res.mass a field or column of a value\n";
+
 #define NTOPICS(a) ((int)(sizeof(a) / sizeof(a)[0]))
 
 typedef struct Command {
   const char *name, *args, *summary;
-  void (*run)(Repl *R, const char *arg);
+  int (*run)(Repl *R, const char *arg);
 } Command;
 
-static void cmd_help(Repl *R, const char *arg);
-static void cmd_load(Repl *R, const char *arg);
-static void cmd_reset(Repl *R, const char *arg);
-static void cmd_type(Repl *R, const char *arg);
-static void cmd_set(Repl *R, const char *arg);
-static void cmd_quit(Repl *R, const char *arg);
+static int cmd_help(Repl *R, const char *arg);
+static int cmd_load(Repl *R, const char *arg);
+static int cmd_reset(Repl *R, const char *arg);
+static int cmd_type(Repl *R, const char *arg);
+static int cmd_set(Repl *R, const char *arg);
+static int cmd_quit(Repl *R, const char *arg);
 
 static const Command commands[] = {
-    {"help", "[TOPIC]", "this help; topics: commands keys statements queries builtins,\n"
-                        "                   or a keyword, builtin or name (:help margin)", cmd_help},
+    {"help", "[TOPIC]", "this help; topics: commands keys statements operators queries\n"
+                        "                   builtins, or a keyword, builtin or name (:help margin)", cmd_help},
     {"load", "FILE", "run a file into this session", cmd_load},
     {"reset", "", "a fresh session (command-line options stay)", cmd_reset},
     {"type", "EXPR", "the kind of a value: vector of 3, router, ...", cmd_type},
@@ -277,14 +299,15 @@ static const Command commands[] = {
     {"quit", "", "leave (Ctrl-D at the prompt too)", cmd_quit},
 };
 
-static void help_commands(Repl *R)
+static int help_commands(Repl *R)
 {
   for (int i = 0; i < NTOPICS(commands); i++)
     outf(R, "  :%-6s %-8s %s\n", commands[i].name, commands[i].args, commands[i].summary);
   out(R, "A command may be shortened (:h, :q).\n");
+  return 0;
 }
 
-static void help_keys(Repl *R)
+static int help_keys(Repl *R)
 {
   out(R, "  Enter        run the statement, or continue it on ..> if it is not finished\n"
          "  Tab          complete a keyword, builtin or name; a file name after :load\n"
@@ -295,12 +318,14 @@ static void help_keys(Repl *R)
          "  Ctrl-C       drop the line (or the unfinished statement); stop a long query\n"
          "  Ctrl-D       leave (at an empty prompt)\n"
          "Editing follows ~/.editrc (man editrc), like other libedit programs.\n");
+  return 0;
 }
 
-static void help_statements(Repl *R)
+static int help_statements(Repl *R)
 {
   for (int i = 0; i < NTOPICS(statements); i++)
     out(R, statements[i].text);
+  return 0;
 }
 
 /* Every builtin named `name`, into out[]; their number.  Same-named
@@ -354,7 +379,7 @@ static void builtin_line(StrBuf *b, const Builtin *f, size_t width)
 }
 
 /* Lists the builtins whose result is (queries) or is not (others) a result. */
-static void help_builtins(Repl *R, int queries)
+static int help_builtins(Repl *R, int queries)
 {
   const char *const *names = builtin_names();
   StrBuf b;
@@ -386,16 +411,19 @@ static void help_builtins(Repl *R, int queries)
   if (!b.failed)
     out(R, sb_str(&b));
   sb_free(&b);
+  return 0;
 }
 
-static void help_overview(Repl *R)
+static int help_overview(Repl *R)
 {
   out(R, "Type a statement; a bare expression or query prints its value (1 + 2,\n"
          "margin(r, at = [0, 1])).  An unfinished statement continues on ..>.\n"
          "Commands:\n");
   help_commands(R);
-  out(R, "More: :help keys, :help statements, :help queries, :help builtins, :help NAME.\n"
+  out(R, "More: :help keys, :help statements, :help operators, :help queries,\n"
+         ":help builtins, :help NAME (a keyword, builtin or one of your names).\n"
          "The language reference is docs/language.md; the REPL's is docs/repl.md.\n");
+  return 0;
 }
 
 /* Help on one builtin (every builtin of that name). */
@@ -444,7 +472,7 @@ static int help_global(Repl *R, const char *name)
   return 1;
 }
 
-static void cmd_help(Repl *R, const char *arg)
+static int cmd_help(Repl *R, const char *arg)
 {
   if (!*arg)
     return help_overview(R);
@@ -463,6 +491,11 @@ static void cmd_help(Repl *R, const char *arg)
     return help_builtins(R, 1);
   if (strcmp(arg, "builtins") == 0)
     return help_builtins(R, 0);
+  for (int i = 0; i < NTOPICS(keyword_topics); i++)
+    if (strcmp(arg, keyword_topics[i].name) == 0)
+      arg = keyword_topics[i].text;
+  if (strcmp(arg, "operators") == 0)
+    return out(R, operators_text);
   int found = 0;
   for (int i = 0; i < NTOPICS(statements); i++)
     if (strcmp(arg, statements[i].name) == 0) {
@@ -471,8 +504,8 @@ static void cmd_help(Repl *R, const char *arg)
     }
   found = help_global(R, arg) || found;   /* a user's name shadows a builtin */
   if (found || help_builtin(R, arg))
-    return;
-  fail(R, "no help on '%s'; try :help, :help statements, :help queries", arg);
+    return 0;
+  return fail(R, "no help on '%s'; try :help, :help statements, :help queries", arg);
 }
 
 /* ------------------------------------------------------------ :type */
@@ -539,6 +572,13 @@ static void describe_value(StrBuf *b, Value v)
   }
 }
 
+/* Reports the diagnostics collected; returns 1 (for `return flush(I)`). */
+static int flush(Interp *I)
+{
+  interp_flush_diags(I);
+  return 1;
+}
+
 /* An estimating query is not run by :type (it could take minutes): the
  * checker already knows it gives a result. */
 static const Builtin *estimating_call(Interp *I, const Expr *e)
@@ -555,7 +595,7 @@ static const Builtin *estimating_call(Interp *I, const Expr *e)
 
 /* The kind of EXPR: parsed and checked like a statement, then evaluated
  * (positions in messages count from the expression's start). */
-static void cmd_type(Repl *R, const char *arg)
+static int cmd_type(Repl *R, const char *arg)
 {
   Interp *I = R->I;
   if (!*arg)
@@ -576,7 +616,7 @@ static void cmd_type(Repl *R, const char *arg)
   if (I->diags.n == 0)
     check_program(I, p);
   if (I->diags.n || I->diags.dropped)
-    return interp_flush_diags(I);
+    return flush(I);
   const Expr *e = p->stmts.v[0]->value;
   const Builtin *q = estimating_call(I, e);
   if (q)
@@ -589,7 +629,7 @@ static void cmd_type(Repl *R, const char *arg)
   int err = eval_expr(I, e, V_NIL, &v);
   running = 0;
   if (err)
-    return interp_flush_diags(I);
+    return flush(I);
   StrBuf b;
   sb_init(&b, &I->rt);
   describe_value(&b, v);
@@ -598,6 +638,7 @@ static void cmd_type(Repl *R, const char *arg)
     out(R, sb_str(&b));
   sb_free(&b);
   val_drop(&I->rt, v);
+  return 0;
 }
 
 /* ------------------------------------------------------------ other commands */
@@ -622,7 +663,7 @@ static char *expand_path(Repl *R, const char *arg)
   return sb_take(&b);
 }
 
-static void cmd_load(Repl *R, const char *arg)
+static int cmd_load(Repl *R, const char *arg)
 {
   Interp *I = R->I;
   if (!*arg)
@@ -636,26 +677,26 @@ static void cmd_load(Repl *R, const char *arg)
   if (st) {
     fail(R, "%s", I->rt.msg);
     rt_clear(&I->rt);
-    return;
+    return 1;
   }
   I->interrupt = 0;
   running = 1;
-  interp_run(I, src, 0, 0, NULL);
+  int err = interp_run(I, src, 0, 0, NULL);
   running = 0;
+  return err;
 }
 
-static void cmd_reset(Repl *R, const char *arg)
+static int cmd_reset(Repl *R, const char *arg)
 {
   if (*arg)
     return fail(R, ":reset takes nothing after it");
   sb_free(&R->pending);
   if (interp_reset(R->I)) {
-    fail(R, "out of memory while starting a fresh session");
     R->quit = 1;
-    return;
+    return fail(R, "out of memory while starting a fresh session");
   }
   sb_init(&R->pending, &R->I->rt);
-  out(R, "a fresh session: every name and setting is back to its start\n");
+  return out(R, "a fresh session: every name and setting is back to its start\n");
 }
 
 static const char *fixed(const Interp *I, unsigned lock, const char *opt)
@@ -663,7 +704,7 @@ static const char *fixed(const Interp *I, unsigned lock, const char *opt)
   return (I->locked & lock) ? opt : "";
 }
 
-static void cmd_set(Repl *R, const char *arg)
+static int cmd_set(Repl *R, const char *arg)
 {
   const Interp *I = R->I;
   if (*arg)
@@ -682,12 +723,14 @@ static void cmd_set(Repl *R, const char *arg)
   if (I->limits.max_samples)
     outf(R, "max samples %llu\n", (unsigned long long)I->limits.max_samples);
   out(R, "Change one with a statement: set samples = 100_000 (:help set).\n");
+  return 0;
 }
 
-static void cmd_quit(Repl *R, const char *arg)
+static int cmd_quit(Repl *R, const char *arg)
 {
   (void)arg;
   R->quit = 1;
+  return 0;
 }
 
 /* Runs ":name arg"; a name may be any unambiguous prefix. */
@@ -1135,6 +1178,7 @@ int repl_run(Interp *I)
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = on_sigint;
   sig_interp = I;
+  sig_tty_fd = fileno(R.tty);
   sigaction(SIGINT, &sa, &old_int);
   sa.sa_handler = on_sigwinch;
   sigaction(SIGWINCH, &sa, &old_winch);

@@ -233,6 +233,10 @@ def test_commands(s, d):
     ok("boundary_mass(" in out and "-> result" in out, ":help NAME on a query", out)
     out = s.run(":help keys")
     ok("Ctrl-C" in out and "Tab" in out, ":help keys", out)
+    keywords = ("let fn law router expert target model schedule set report print train on "
+                "under with for in if then else and or not import extern from noise true false").split()
+    missing = [k for k in keywords if "no help on" in s.run(f":help {k}") ]
+    ok(not missing, ":help has something on every keyword", " ".join(missing))
     out = s.run(":help nothing_like_this")
     ok("no help on 'nothing_like_this'" in out, ":help on an unknown topic says so", out)
 
@@ -303,51 +307,50 @@ def test_reset_keeps_options(home):
     s.close()
 
 
-def complete(s, typed, tabs=1):
-    """Types `typed`, presses Tab, and returns what the terminal showed
-    after it, then clears the line."""
+def complete(s, typed, expect):
+    """Types `typed`, presses Tab, waits (up to 5 s) for the regex `expect`
+    in what the terminal shows after the Tab, and returns that text; then
+    clears the line with Ctrl-U."""
     s.mark()
     s.send(typed)
     s.wait(re.escape(typed[-3:]), 5)
     s.mark()
-    for _ in range(tabs):
-        s.send(TAB)
-        s.wait(r".", 3)
-        time.sleep(0.2)
-        s.read(0.2)
+    s.send(TAB)
+    s.wait(expect, 5)
     shown = s.text()
+    s.mark()
     s.send("\x15")            # Ctrl-U: clear the line
-    time.sleep(0.1)
-    s.read(0.1)
+    s.wait(r"moe> $", 5)
     return shown
 
 
 def test_completion(s, d):
-    shown = complete(s, "bound")
+    shown = complete(s, "bound", r"^ary_")
     ok(shown.startswith("ary_") and "boundary_mass" not in shown,
        "Tab on a builtin prefix extends it to the common part: bound -> boundary_", shown)
-    shown = complete(s, "boundary_", tabs=1)
-    ok(re.search(r"^boundary_density\s+boundary_mass\s*$", shown, re.M),
+    listing = r"^boundary_density\s+boundary_mass\s*$"
+    shown = complete(s, "boundary_", listing)
+    ok(re.search(listing, shown, re.M),
        "Tab with several choices and nothing to add lists them", shown)
-    shown = complete(s, "sched")
+    shown = complete(s, "sched", r"ule")
     ok(shown.startswith("ule"), "Tab completes a keyword prefix: sched -> schedule", shown)
-    shown = complete(s, "interface_i")
+    shown = complete(s, "interface_i", r"ntegral")
     ok(shown.startswith("ntegral"), "Tab completes a builtin: interface_integral", shown)
     s.run("let my_long_variable = 5")
     s.mark()
     s.send("my_lo" + TAB + " + 1\r")
-    s.prompt()
+    s.wait(r"^6\s+moe> $")
     out = s.text()
     ok("my_long_variable + 1" in out and re.search(r"^6$", out, re.M),
        "Tab completes a user-defined name", out)
-    shown = complete(s, ":lo")
+    shown = complete(s, ":lo", r"ad")
     ok(shown.startswith("ad"), "Tab completes a command: :lo -> :load", shown)
     os.mkdir(os.path.join(d, "tabdir"))
     with open(os.path.join(d, "tabdir", "weights_layer1.csv"), "w") as f:
         f.write("1,2\n")
-    shown = complete(s, ":load tabd")
+    shown = complete(s, ":load tabd", r"ir/")
     ok(shown.startswith("ir/"), "Tab after :load completes a directory name", shown)
-    shown = complete(s, 'let W = load("tabdir/wei')
+    shown = complete(s, 'let W = load("tabdir/wei', r"ghts_layer1\.csv")
     ok(shown.startswith("ghts_layer1.csv"), "Tab inside a string completes a file name", shown)
 
 
