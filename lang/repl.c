@@ -67,7 +67,7 @@ typedef struct Repl {
  * runs, it sets I->interrupt, which long computations check at block
  * boundaries.  One handler does both: the flag is cleared before each
  * read, the interrupt before each statement. */
-static volatile sig_atomic_t got_sigint, got_sigwinch, running;
+static volatile sig_atomic_t got_sigint, got_sigwinch, got_sigcont, running;
 static Interp *volatile sig_interp;
 static int sig_tty_fd = STDOUT_FILENO;   /* where the terminal shows ^C */
 
@@ -83,10 +83,19 @@ static void on_sigint(int sig)
     return;
 }
 
-static void on_sigwinch(int sig)
+static void on_other(int sig)
 {
-  (void)sig;
-  got_sigwinch = 1;
+  got_sigwinch |= sig == SIGWINCH;
+  got_sigcont |= sig == SIGCONT;
+}
+
+/* After Ctrl-Z and `fg`, the shell has put the terminal back in its own
+ * mode: the editor's mode again, and the prompt and line redrawn. */
+static void resume(EditLine *el)
+{
+  el_set(el, EL_PREP_TERM, 0);
+  el_set(el, EL_PREP_TERM, 1);
+  el_set(el, EL_REFRESH);
 }
 
 /* Waits until stdin is readable; -1 when Ctrl-C came first.  SIGINT is
@@ -98,12 +107,17 @@ static int wait_input(EditLine *el)
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   sigaddset(&block, SIGWINCH);
+  sigaddset(&block, SIGCONT);
   for (;;) {
     sigprocmask(SIG_BLOCK, &block, &old);
-    if (got_sigwinch) {
-      got_sigwinch = 0;
+    if (got_sigwinch || got_sigcont) {
+      int cont = got_sigcont;
+      got_sigwinch = got_sigcont = 0;
       sigprocmask(SIG_SETMASK, &old, NULL);
-      el_resize(el);
+      if (cont)
+        resume(el);
+      else
+        el_resize(el);
       continue;
     }
     if (got_sigint) {
@@ -1173,20 +1187,21 @@ int repl_run(Interp *I)
     return 1;
   }
   I->repl = 1;
-  struct sigaction sa, old_int, old_winch;
+  struct sigaction sa, old_int, old_winch, old_cont;
   memset(&sa, 0, sizeof sa);
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = on_sigint;
   sig_interp = I;
   sig_tty_fd = fileno(R.tty);
   sigaction(SIGINT, &sa, &old_int);
-  sa.sa_handler = on_sigwinch;
+  sa.sa_handler = on_other;
   sigaction(SIGWINCH, &sa, &old_winch);
+  sigaction(SIGCONT, &sa, &old_cont);
   if (!I->quiet)
     outf(&R, "moe %s — :help for help, Ctrl-D to leave\n", PACKAGE_VERSION);
   while (!R.quit) {
     int count;
-    got_sigint = 0;
+    got_sigint = got_sigcont = 0;
     /* Raw mode before the prompt is shown: otherwise keys typed as soon
      * as it appears are echoed by the terminal, then again by libedit. */
     el_set(R.el, EL_PREP_TERM, 1);
@@ -1205,6 +1220,7 @@ int repl_run(Interp *I)
   }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGWINCH, &old_winch, NULL);
+  sigaction(SIGCONT, &old_cont, NULL);
   sig_interp = NULL;
   I->interrupt = 0;
   teardown(&R);
