@@ -1177,51 +1177,69 @@ static void teardown(Repl *R)
   sb_free(&R->pending);
 }
 
+/* The REPL's handlers, for as long as it runs (`old` gets the previous
+ * ones: SIGINT, SIGWINCH, SIGCONT). */
+static void catch_signals(Repl *R, struct sigaction old[3])
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sig_interp = R->I;
+  sig_tty_fd = fileno(R->tty);
+  sa.sa_handler = on_sigint;
+  sigaction(SIGINT, &sa, &old[0]);
+  sa.sa_handler = on_other;
+  sigaction(SIGWINCH, &sa, &old[1]);
+  sigaction(SIGCONT, &sa, &old[2]);
+}
+
+static void release_signals(const struct sigaction old[3])
+{
+  sigaction(SIGINT, &old[0], NULL);
+  sigaction(SIGWINCH, &old[1], NULL);
+  sigaction(SIGCONT, &old[2], NULL);
+  sig_interp = NULL;
+}
+
+/* Reads and runs lines until Ctrl-D (or end of input) or :quit. */
+static void loop(Repl *R)
+{
+  while (!R->quit) {
+    int count;
+    got_sigint = got_sigcont = 0;
+    /* Raw mode before the prompt is shown: otherwise keys typed as soon
+     * as it appears are echoed by the terminal, then again by libedit. */
+    el_set(R->el, EL_PREP_TERM, 1);
+    const char *line = el_gets(R->el, &count);
+    if (!line && got_sigint) {
+      out(R, "^C\n");          /* drop the line and any unfinished statement */
+      sb_free(&R->pending);
+      sb_init(&R->pending, &R->I->rt);
+      continue;
+    }
+    if (!line) {
+      out(R, "\n");
+      return;
+    }
+    handle_line(R, line, count);
+  }
+}
+
 int repl_run(Interp *I)
 {
   Repl R;
-  int failed = setup(&R, I);
-  if (failed) {
+  if (setup(&R, I)) {
     teardown(&R);
     fprintf(stderr, "moe: cannot start the line editor\n");
     return 1;
   }
   I->repl = 1;
-  struct sigaction sa, old_int, old_winch, old_cont;
-  memset(&sa, 0, sizeof sa);
-  sigemptyset(&sa.sa_mask);
-  sa.sa_handler = on_sigint;
-  sig_interp = I;
-  sig_tty_fd = fileno(R.tty);
-  sigaction(SIGINT, &sa, &old_int);
-  sa.sa_handler = on_other;
-  sigaction(SIGWINCH, &sa, &old_winch);
-  sigaction(SIGCONT, &sa, &old_cont);
+  struct sigaction old[3];
+  catch_signals(&R, old);
   if (!I->quiet)
     outf(&R, "moe %s — :help for help, Ctrl-D to leave\n", PACKAGE_VERSION);
-  while (!R.quit) {
-    int count;
-    got_sigint = got_sigcont = 0;
-    /* Raw mode before the prompt is shown: otherwise keys typed as soon
-     * as it appears are echoed by the terminal, then again by libedit. */
-    el_set(R.el, EL_PREP_TERM, 1);
-    const char *line = el_gets(R.el, &count);
-    if (!line && got_sigint) {
-      out(&R, "^C\n");          /* drop the line and any unfinished statement */
-      sb_free(&R.pending);
-      sb_init(&R.pending, &I->rt);
-      continue;
-    }
-    if (!line) {
-      out(&R, "\n");
-      break;
-    }
-    handle_line(&R, line, count);
-  }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGWINCH, &old_winch, NULL);
-  sigaction(SIGCONT, &old_cont, NULL);
-  sig_interp = NULL;
+  loop(&R);
+  release_signals(old);
   I->interrupt = 0;
   teardown(&R);
   return 0;
