@@ -384,17 +384,26 @@ def test_history(home):
     s.exit_status()
     s.close()
 
-    # A history file that cannot be written is not an error.
-    ro = os.path.join(home, "readonly")
-    os.mkdir(ro, 0o500)
-    s = Session(ro)
-    s.prompt()
-    out = s.run("40 + 2")
-    s.send(CTRL_D)
-    st = s.exit_status()
-    s.close()
-    ok(st == 0 and output_of(out, "40 + 2") == "42" and "error" not in out,
-       "an unwritable history file is no error", out)
+    # A history file that cannot be written is not an error: one that is
+    # a directory, one in a home that does not exist (both hold for root).
+    odd = os.path.join(home, "odd")
+    os.makedirs(os.path.join(odd, ".moe_history"))
+    for h, what in ((odd, "a directory"), (os.path.join(home, "no", "such"), "in a missing home")):
+        s = Session(h)
+        s.prompt()
+        out = s.run("40 + 2")
+        s.send(UP)
+        s.wait("40 [+] 2$", 5)
+        s.mark()
+        s.send("\r")
+        s.prompt()
+        again = s.text()
+        s.send(CTRL_D)
+        st = s.exit_status()
+        s.close()
+        ok(st == 0 and output_of(out, "40 + 2") == "42" and "error" not in out + again
+           and re.search(r"^42$", again, re.M),
+           f"a history file that cannot be written ({what}) is no error; Up still works", out + again)
 
 
 def test_interrupt(s):
