@@ -52,6 +52,29 @@ void interp_free(Interp *I)
   diag_clear(&I->diags);
 }
 
+int interp_reset(Interp *I)
+{
+  Interp old = *I;       /* the options to carry over; its pointers are dead */
+  interp_free(I);
+  if (interp_init_alloc(I, old.rt.realloc_fn, old.rt.alloc_ud, old.out, old.out_ud, old.err,
+                        old.err_ud))
+    return 1;
+  if (old.locked & LOCK_SEED) I->set.seed = old.set.seed;
+  if (old.locked & LOCK_SAMPLES) I->set.samples = old.set.samples;
+  if (old.locked & LOCK_THREADS) I->set.threads = old.set.threads;
+  if (old.locked & LOCK_METHOD) I->set.method = old.set.method;
+  I->locked = old.locked;
+  I->format = old.format;
+  I->quiet = old.quiet;
+  I->progress = old.progress;
+  I->progress_ud = old.progress_ud;
+  I->no_ffi = old.no_ffi;
+  I->repl = old.repl;
+  I->dump_plan = old.dump_plan;
+  I->limits = old.limits;
+  return 0;
+}
+
 void interp_print(Interp *I, const char *s, size_t n)
 {
   if (I->out)
@@ -221,7 +244,9 @@ int interp_run(Interp *I, Source *src, int check_only, int dump_ast, int *incomp
 {
   int inc = 0;
   Program *p = parse_program(&I->rt, src, &I->diags, &inc);
-  if (incomplete && inc && I->diags.n > 0) {
+  /* Incomplete: the only error is the one the end of the input caused (an
+   * earlier error makes the statement wrong whatever follows). */
+  if (incomplete && inc && I->diags.n == 1 && !I->diags.dropped) {
     *incomplete = 1;
     diag_clear(&I->diags);
     program_free(&I->rt, p);

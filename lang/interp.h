@@ -105,6 +105,13 @@ int interp_init_alloc(Interp *I, RtReallocFn realloc_fn, void *alloc_ud, WriteFn
                       void *out_ud, WriteFn err, void *err_ud);
 void interp_free(Interp *I);
 
+/* A fresh state in place (the REPL's :reset): every name, source and
+ * setting goes; the allocator, the writers and the host's options stay
+ * (format, quiet, progress, no_ffi, repl, dump_plan, limits, and the
+ * settings the command line fixed, see `locked`).  Returns nonzero on
+ * out-of-memory, after which the state may only be given to interp_free. */
+int interp_reset(Interp *I);
+
 /* Runs a source (takes ownership of it).  check_only stops after the
  * checker; dump_ast writes the tree instead of running.  Returns 0 on
  * success, 1 if the script had errors (already reported through I->err),
