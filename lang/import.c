@@ -16,7 +16,7 @@
 #include "exec.h"
 #include "parse.h"
 
-extern const char moe_prelude_text[];
+extern const char prelude_text_of_moe[];
 
 /* The directory part of a source name ("." for none or a pseudo-name). */
 static void dir_of(const Source *src, char *buf, size_t n)
@@ -216,7 +216,7 @@ int import_run(Interp *I, const Stmt *s)
 
 int import_prelude(Interp *I)
 {
-  Source *src = source_new(&I->rt, "<prelude>", moe_prelude_text, strlen(moe_prelude_text));
+  Source *src = source_new(&I->rt, "<prelude>", prelude_text_of_moe, strlen(prelude_text_of_moe));
   if (!src)
     return 1;
   int st = interp_run(I, src, 0, 0, NULL);

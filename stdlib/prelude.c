@@ -1,5 +1,5 @@
 /* Generated from stdlib/prelude.moe by make; do not edit. */
-const char moe_prelude_text[] =
+const char prelude_text_of_moe[] =
   "# stdlib/prelude.moe — loaded into every moe session before the first script.\n"
   "#\n"
   "# Helpers written in the language itself.  A script may redefine any of\n"
