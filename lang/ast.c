@@ -577,7 +577,17 @@ static void dump_expr(StrBuf *o, const Expr *e)
     return;
   }
   switch (e->kind) {
-  case E_NUM: sb_num(o, e->u.num); return;
+  case E_NUM:
+    /* A literal too large for a double (1e999) is shown as written: the
+     * dump runs before the check that refuses it, and must not print inf. */
+    if (!isfinite(e->u.num)) {
+      size_t n;
+      const char *t = ast_text(e, &n);
+      sb_putn(o, t, n);
+    } else {
+      sb_num(o, e->u.num);
+    }
+    return;
   case E_BOOL: sb_puts(o, e->u.boolean ? "true" : "false"); return;
   case E_STR: dump_str(o, e->u.str.s, e->u.str.len); return;
   case E_NAME: sb_puts(o, e->u.name); return;

@@ -15,6 +15,7 @@
 #include "tap.h"
 
 static const FuzzLimits lim = {256u << 20, 2000, 20000, 0};   /* FUZZ_LIMITS, always run */
+static const FuzzLimits lim_dump = {256u << 20, 2000, 20000, 1};   /* always --dump-ast */
 
 static int run_text(const char *text, size_t n) { return fuzz_one((const uint8_t *)text, n, &lim); }
 
@@ -62,6 +63,10 @@ static void replay_dir(const char *dir)
     fclose(f);
     int st = run_text(buf, n);
     ok(st == 0 || st == 1, "regression input %s: ran (status %d)", e->d_name, st);
+    /* The fuzzer dumps the tree of some inputs instead of running them
+     * (FUZZ_LIMITS' dump_every); replay that mode too. */
+    st = fuzz_one((const uint8_t *)buf, n, &lim_dump);
+    ok(st == 0 || st == 1, "regression input %s: dumped (status %d)", e->d_name, st);
     free(buf);
     count++;
   }
