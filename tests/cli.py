@@ -19,23 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
-
-SRC = os.environ.get("MOE_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MOE = os.environ.get("MOE", os.path.join(SRC, "moe"))
-
-count = 0
-failed = 0
+from taplib import MOE, ok, finish
 
 
-def ok(cond, what, detail=""):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(f"{'ok' if cond else 'not ok'} {count} - {what}")
-    if not cond and detail:
-        for line in str(detail).splitlines():
-            print(f"#   {line}")
 
 
 # A query that runs for hours unless stopped: plain Monte Carlo with 1e12
@@ -205,8 +191,7 @@ def main():
         test_interrupt(d, signal.SIGTERM, "SIGTERM")
         test_killed(d)
         test_stdout_interrupt(d)
-    print(f"1..{count}")
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -20,23 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-
-SRC = os.environ.get("MOE_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MOE = os.environ.get("MOE", os.path.join(SRC, "moe"))
-
-count = 0
-failed = 0
+from taplib import SRC, MOE, ok, finish
 
 
-def ok(cond, what, detail=""):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(f"{'ok' if cond else 'not ok'} {count} - {what}")
-    if not cond and detail:
-        for line in str(detail).splitlines():
-            print(f"#   {line}")
 
 
 def run(d, text, *args, name="t.moe"):
@@ -387,8 +373,7 @@ def main():
         test_paths(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    print(f"1..{count}")
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -20,43 +20,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from taplib import SRC, ok, skip, finish
 
-SRC = os.environ.get("MOE_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("MOE_BUILDDIR") or os.path.dirname(os.environ.get("MOE", os.path.join(SRC, "moe")))
 MAKE = shlex.split(os.environ.get("MAKE", "make"))
 CC = shlex.split(os.environ.get("CC", "cc"))
 SANITIZE = shlex.split(os.environ.get("SANITIZE_CFLAGS", ""))
 
-count = 0
-failed = 0
 
-
-def ok(cond, what, detail=""):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(f"{'ok' if cond else 'not ok'} {count} - {what}")
-    if not cond and detail:
-        for line in str(detail).splitlines()[:40]:
-            print(f"#   {line}")
-    sys.stdout.flush()
-    return cond
-
-
-def skip(what, why):
-    global count
-    count += 1
-    print(f"ok {count} - {what} # SKIP {why}")
 
 
 def run(args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
-def finish():
-    print(f"1..{count}")
-    sys.exit(1 if failed else 0)
 
 
 def main():
@@ -65,7 +42,7 @@ def main():
         check(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 def check(tmp):

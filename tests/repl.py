@@ -20,24 +20,15 @@ import sys
 import tempfile
 import termios
 import time
-
-SRC = os.environ.get("MOE_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MOE = os.environ.get("MOE", os.path.join(SRC, "moe"))
-
-count = 0
-failed = 0
+import taplib
+from taplib import MOE, finish
 
 
 def ok(cond, what, detail=""):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(f"{'ok' if cond else 'not ok'} {count} - {what}")
-    if not cond and detail:
-        for line in str(detail).splitlines()[-40:]:
-            print(f"#   {line}")
-    sys.stdout.flush()
+    """A check whose failure shows the end of the session (the pty's tail)."""
+    return taplib.ok(cond, what, detail, last=True)
+
+
 
 
 PROMPT = "moe> "
@@ -470,8 +461,7 @@ def main():
         os.mkdir(histhome)
         test_history(histhome)
         test_not_a_terminal()
-    print(f"1..{count}")
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":
