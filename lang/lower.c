@@ -1004,6 +1004,29 @@ static int inline_fn(Lower *L, const Expr *e, const Stmt *def, LVal *out)
   return st;
 }
 
+
+/* A VM call of the block function fn (the reference is consumed: the
+ * program holds its own) on the n inputs in args; its out_dim results
+ * become *out, a vector when as_vec. */
+static int emit_call(Lower *L, const Expr *e, BlockFn *fn, VmArg *args, int n, int as_vec,
+                     LVal *out)
+{
+  VmIns ins;
+  memset(&ins, 0, sizeof ins);
+  ins.op = VM_CALL;
+  ins.fn = fn;
+  int st = contiguous(L, e, args, n, &ins.a);
+  ins.dst = L->p->ntemps;
+  L->p->ntemps += (uint32_t)fn->out_dim;
+  if (!st && vm_emit(&L->I->rt, L->p, &ins))
+    st = oom(L, e);
+  *out = lcols(L, fn->out_dim, as_vec);
+  for (int k = 0; !st && k < fn->out_dim; k++)
+    out->ops[k] = (VmArg){VM_TEMP, ins.dst + (uint32_t)k, 0};
+  blockfn_unref(&L->I->rt, fn);
+  return st;
+}
+
 /* An expert, router or target called in a body: affine and linear ones are
  * expanded; expression ones become a VM call of their block function. */
 static int call_object(Lower *L, const Expr *e, Value obj, LVal *out)
@@ -1053,20 +1076,7 @@ static int call_object(Lower *L, const Expr *e, Value obj, LVal *out)
     rt_clear(&L->I->rt);
     return r;
   }
-  VmIns ins;
-  memset(&ins, 0, sizeof ins);
-  ins.op = VM_CALL;
-  ins.fn = at;
-  st = contiguous(L, e, x, m, &ins.a);
-  ins.dst = L->p->ntemps;
-  L->p->ntemps += (uint32_t)at->out_dim;
-  if (!st && vm_emit(&L->I->rt, L->p, &ins))
-    st = oom(L, e);
-  *out = lcols(L, at->out_dim, at->out_dim > 1);
-  for (int k = 0; !st && k < at->out_dim; k++)
-    out->ops[k] = (VmArg){VM_TEMP, ins.dst + (uint32_t)k, 0};
-  blockfn_unref(&L->I->rt, at);
-  return st;
+  return emit_call(L, e, at, x, m, at->out_dim > 1, out);
 }
 
 /* An extern (or host function) called in a body: a VM call of a block
@@ -1102,21 +1112,7 @@ static int call_foreign(Lower *L, const Expr *e, Foreign *F, LVal *out)
   BlockFn *fn;
   if (ffi_blockfn(&L->I->rt, F, widths, &fn))
     return oom(L, e);
-  VmIns ins;
-  memset(&ins, 0, sizeof ins);
-  ins.op = VM_CALL;
-  ins.fn = fn;
-  st = contiguous(L, e, cat, total, &ins.a);
-  ins.dst = L->p->ntemps;
-  L->p->ntemps += (uint32_t)fn->out_dim;
-  if (!st && vm_emit(&L->I->rt, L->p, &ins))
-    st = oom(L, e);
-  int od = fn->out_dim, as_vec = ffi_returns_vec(F);
-  *out = lcols(L, od, as_vec);
-  for (int k = 0; !st && k < od; k++)
-    out->ops[k] = (VmArg){VM_TEMP, ins.dst + (uint32_t)k, 0};
-  blockfn_unref(&L->I->rt, fn);   /* the program holds its own reference */
-  return st;
+  return emit_call(L, e, fn, cat, total, ffi_returns_vec(F), out);
 }
 
 static int lower_call(Lower *L, const Expr *e, LVal *out)
