@@ -854,6 +854,14 @@ static int reduce(Lower *L, const Expr *e, const char *name, LVal *args, int nar
   VmArg *ops, r;
   if (components(L, e, args[0], &n, &ops))
     return 1;
+  if (n < 0 && strcmp(name, "dot") == 0 && nargs == 2) {
+    /* dot(x, [1, 2]): the other operand's length fixes the dimension. */
+    int m;
+    VmArg *o2;
+    if (components(L, e, args[1], &m, &o2))
+      return 1;
+    return need_dim(L, m > 0 ? m : 0);
+  }
   if (n < 0)
     return need_dim(L, 0);
   if (strcmp(name, "len") == 0) {
