@@ -50,6 +50,23 @@ static int whole(Interp *I, const Expr *e, const char *name, double lo, uint64_t
   return 0;
 }
 
+/* batch and fixed: a sample count of two or more, since every logged step
+ * reports its risk with a standard error. */
+static int sample_count(Interp *I, const Expr *e, const char *name, uint64_t *out)
+{
+  double x;
+  if (eval_number(I, e, &x))
+    return 1;
+  if (x != floor(x) || x < 2 || x > 9007199254740992.0) {
+    eval_error(I, e, "%s must be a whole number >= 2 (got %g)", name, x);
+    diag_hint(&I->diags, "each logged step reports its risk with a standard error, which "
+              "needs two samples at least");
+    return 1;
+  }
+  *out = (uint64_t)x;
+  return 0;
+}
+
 static int positive(Interp *I, const Expr *e, const char *name, int allow_zero, double *out)
 {
   if (eval_number(I, e, out))
@@ -126,8 +143,8 @@ static int one_option(Interp *I, int i, const Expr *e, TrainArgs *a)
   case 0: return schedule_opt(I, e, a);
   case 1: return whole(I, e, "steps", 1, &o->steps);
   case 2: return positive(I, e, "lr", 0, &o->lr);
-  case 3: return whole(I, e, "batch", 1, &o->batch);
-  case 4: o->fixed = 1; return whole(I, e, "fixed", 1, &o->batch);
+  case 3: return sample_count(I, e, "batch", &o->batch);
+  case 4: o->fixed = 1; return sample_count(I, e, "fixed", &o->batch);
   case 5:
     if (string_opt(I, e, "optimizer", train_optimizer_parse, "\"sgd\" or \"adam\"", &k))
       return 1;
@@ -223,7 +240,7 @@ static int within_limits(Interp *I, const Stmt *s, TrainArgs *a)
 {
   uint64_t cap = I->limits.max_samples;
   if (cap && a->o.batch > cap)
-    a->o.batch = cap;
+    a->o.batch = cap < 2 ? 2 : cap;   /* a standard error needs two samples */
   if (cap && a->o.init_samples > cap)
     a->o.init_samples = cap;
   uint64_t max = I->limits.max_steps;

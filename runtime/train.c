@@ -82,8 +82,9 @@ static RtStatus check_opts(Rt *rt, const TrainOpts *o)
                       "be finite and > 0", o->tau[i], i);
   if (o->steps < 1)
     return rt_error(rt, RT_EINVAL, "steps must be >= 1");
-  if (o->batch < 1)
-    return rt_error(rt, RT_EINVAL, "batch must be >= 1");
+  if (o->batch < 2)
+    return rt_error(rt, RT_EINVAL, "batch must be >= 2 (the risk's standard error needs two "
+                    "samples)");
   if (!(o->lr > 0) || !isfinite(o->lr))
     return rt_error(rt, RT_EINVAL, "lr = %g; the learning rate must be finite and > 0", o->lr);
   if (!(o->w > 0) || !isfinite(o->w))
