@@ -9,6 +9,7 @@
 
 #include "../runtime/model.h"
 #include "../runtime/result.h"
+#include "builtins.h"
 #include "eval.h"
 #include "foreign.h"
 #include "import.h"
@@ -122,13 +123,9 @@ static int exec_decl_value(Interp *I, const Stmt *s)
   if (err)
     return 1;
   /* `expert e = f` for an extern f: the C function as an object. */
-  if (ffi_is_foreign(v) && (want == V_EXPERT || want == V_TARGET || want == V_ROUTER)) {
-    Value o;
-    err = ffi_object(I, s->value, v, want, &o);
+  if (ffi_coerce(I, s->value, KS(want), 0, &v)) {
     val_drop(&I->rt, v);
-    if (err)
-      return 1;
-    v = o;
+    return 1;
   }
   if (want == V_SCHED && v.kind != V_SCHED)
     err = as_schedule(I, s, &v);

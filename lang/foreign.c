@@ -348,45 +348,70 @@ static int out_dim(const Foreign *F, const int *widths)
   return 1;
 }
 
-/* Calls F once: `in` holds the arguments side by side (for the block form,
- * n rows of widths[0] values), `out` gets od values (block form: n × od).
- * Only stack memory: any thread may be here.  Returns a host function's
+/* libffi's argument list for one call and the storage it points into:
+ * filled once (bind_args), then reused by every call whose arguments stay
+ * at the same addresses, as the per-row loop's do.  Stack memory only: any
+ * thread may be here. */
+typedef struct FArgs {
+  void *av[2 * FFI_MAX_PARAMS + 2];
+  const double *ptr[FFI_MAX_PARAMS];
+  int dims[FFI_MAX_PARAMS];
+  long n;
+  int od;
+  double *outp;
+} FArgs;
+
+/* `in` holds the arguments side by side (for the block form, n rows of
+ * widths[0] values), `out` gets od values (block form: n × od). */
+static void bind_args(const Foreign *F, const int *widths, const double *in, long n,
+                      double *out, int od, FArgs *a)
+{
+  int na = 0;
+  const double *at = in;
+  a->n = n;
+  a->od = od;
+  a->outp = out;
+  for (int i = 0; i < F->nparams; i++) {
+    a->ptr[i] = at;
+    a->dims[i] = widths[i];
+    if (F->p[i].kind == FK_NUM) {
+      a->av[na++] = (void *)(uintptr_t)a->ptr[i];   /* libffi reads the double there */
+    } else {
+      a->av[na++] = &a->ptr[i];
+      if (F->p[i].kind == FK_BLOCK)
+        a->av[na++] = &a->n;
+      a->av[na++] = &a->dims[i];
+    }
+    at += widths[i];
+  }
+  if (F->batched || F->ret == FK_VEC)
+    a->av[na++] = &a->outp;
+  if (F->ret == FK_VEC)
+    a->av[na++] = &a->od;
+}
+
+/* One call through libffi with the bound arguments. */
+static void call_bound(const Foreign *F, FArgs *a)
+{
+  if (F->ret == FK_NUM && !F->batched) {
+    double r = 0;
+    ffi_call((ffi_cif *)&F->cif, F->sym, &r, a->av);
+    a->outp[0] = r;
+  } else {
+    ffi_call((ffi_cif *)&F->cif, F->sym, NULL, a->av);
+  }
+}
+
+/* Calls F once (see bind_args for the layout).  Returns a host function's
  * status (0 for C called through libffi). */
 static int invoke(const Foreign *F, const int *widths, const double *in, long n, double *out,
                   int od)
 {
   if (F->host)
     return F->host(F->host_ud, in, (size_t)n, widths[0], out);
-  void *av[2 * FFI_MAX_PARAMS + 2];
-  const double *ptr[FFI_MAX_PARAMS];
-  int dims[FFI_MAX_PARAMS];
-  int na = 0;
-  const double *at = in;
-  double *outp = out;
-  for (int i = 0; i < F->nparams; i++) {
-    ptr[i] = at;
-    dims[i] = widths[i];
-    if (F->p[i].kind == FK_NUM) {
-      av[na++] = (void *)(uintptr_t)ptr[i];   /* libffi reads the double there */
-    } else {
-      av[na++] = &ptr[i];
-      if (F->p[i].kind == FK_BLOCK)
-        av[na++] = &n;
-      av[na++] = &dims[i];
-    }
-    at += widths[i];
-  }
-  if (F->batched || F->ret == FK_VEC)
-    av[na++] = &outp;
-  if (F->ret == FK_VEC)
-    av[na++] = &od;
-  if (F->ret == FK_NUM && !F->batched) {
-    double r = 0;
-    ffi_call((ffi_cif *)&F->cif, F->sym, &r, av);
-    out[0] = r;
-  } else {
-    ffi_call((ffi_cif *)&F->cif, F->sym, NULL, av);
-  }
+  FArgs a;
+  bind_args(F, widths, in, n, out, od, &a);
+  call_bound(F, &a);
   return 0;
 }
 
@@ -481,10 +506,14 @@ static RtStatus fcall_eval(const BlockFn *f, size_t n, const double *x, size_t l
     return eval_batched(f, n, x, ldx, y, ldy, scratch, err);
   int din = f->in_dim, od = f->out_dim;
   double *row = scratch, *out = scratch + din;
+  /* Host functions are always batched, so this is libffi: the argument
+   * list points at row and out, which stay put, so it is built once. */
+  FArgs a;
+  bind_args(c->F, c->widths, row, 1, out, od, &a);
   for (size_t i = 0; i < n; i++) {
     for (int j = 0; j < din; j++)
       row[j] = x[(size_t)j * ldx + i];
-    invoke(c->F, c->widths, row, 1, out, od);
+    call_bound(c->F, &a);
     int k = first_bad(out, od);
     if (k >= 0)
       return bad_value(c->F, row, din, out, od, k, err);
