@@ -18,6 +18,7 @@
  */
 #include "lower.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -712,6 +713,8 @@ static int const_index(Lower *L, const Expr *ie, int len, const char *what, int 
   if (len >= 0 && x >= len)
     return lerr(L, ie, "index %g is out of bounds for %s of length %d (indices are 0 to %d)",
                 x, what, len, len - 1);
+  if (x >= INT_MAX)      /* the probe's input has no length yet: bound the cast */
+    return lerr(L, ie, "index %g is too large for any input", x);
   *out = (int)x;
   return 0;
 }
