@@ -38,16 +38,20 @@ static int opt_index(const char *name)
   return -1;
 }
 
-/* A whole number in [lo, 2^53]. */
-static int whole(Interp *I, const Expr *e, const char *name, double lo, uint64_t *out)
+/* x, already evaluated, as a whole number in [lo, 2^53]. */
+static int whole_value(Interp *I, const Expr *e, const char *name, double lo, double x,
+                       uint64_t *out)
 {
-  double x;
-  if (eval_number(I, e, &x))
-    return 1;
   if (x != floor(x) || x < lo || x > 9007199254740992.0)
     return eval_error(I, e, "%s must be a whole number >= %.0f (got %g)", name, lo, x);
   *out = (uint64_t)x;
   return 0;
+}
+
+static int whole(Interp *I, const Expr *e, const char *name, double lo, uint64_t *out)
+{
+  double x;
+  return eval_number(I, e, &x) || whole_value(I, e, name, lo, x, out);
 }
 
 /* batch and fixed: a sample count of two or more, since every logged step
@@ -57,13 +61,11 @@ static int sample_count(Interp *I, const Expr *e, const char *name, uint64_t *ou
   double x;
   if (eval_number(I, e, &x))
     return 1;
-  if (x != floor(x) || x < 2 || x > 9007199254740992.0) {
-    eval_error(I, e, "%s must be a whole number >= 2 (got %g)", name, x);
+  if (whole_value(I, e, name, 2, x, out)) {
     diag_hint(&I->diags, "each logged step reports its risk with a standard error, which "
               "needs two samples at least");
     return 1;
   }
-  *out = (uint64_t)x;
   return 0;
 }
 
